@@ -1,0 +1,90 @@
+# darn — mend container images in place.
+# `make help` lists the targets. Everything a target needs (apt packages, Go
+# tools, buildkitd, a registry, test images) is installed and started by the
+# project's own scripts, idempotently.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+TESTBED := $(CURDIR)/.testbed
+PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/darn-dev/darn/plugin.Version=$(VERSION)
+# Integration tests build images and run apt; give them room.
+INTEGRATION_TIMEOUT ?= 45m
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: plugin frontend-bin ## Build docker-patch and darn-frontend into bin/
+
+.PHONY: plugin
+plugin: ## Build the docker CLI plugin bin/docker-patch
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/docker-patch ./plugin/cmd/docker-patch
+
+.PHONY: frontend-bin
+frontend-bin: ## Build the gateway frontend binary bin/darn-frontend (static)
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/darn-frontend ./frontend/cmd/darn-frontend
+
+.PHONY: install
+install: plugin ## Install docker-patch into ~/.docker/cli-plugins
+	install -D -m 0755 $(BIN)/docker-patch $(PLUGIN_DIR)/docker-patch
+
+.PHONY: tools
+tools: ## Build the test bed's Go tools (buildkitd, buildctl, gotestsum) into bin/
+	cd tools && $(GO) build -o $(BIN)/ github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl gotest.tools/gotestsum
+
+.PHONY: testbed
+testbed: tools ## Set up and start the test bed (buildkitd, registry, test images)
+	integration/testbed/up.sh
+
+.PHONY: testbed-down
+testbed-down: ## Stop the processes the test bed started
+	integration/testbed/down.sh
+
+.PHONY: test
+test: tools ## Run all tests: unit, then integration on the test bed
+	$(MAKE) test-unit
+	$(MAKE) test-integration
+
+.PHONY: test-unit
+test-unit: tools ## Run the unit tests (no daemon needed)
+	$(BIN)/gotestsum --format testname -- -short -count=1 ./...
+
+.PHONY: test-integration
+test-integration: testbed plugin ## Run the integration tests against the test bed
+	set -a && source $(TESTBED)/env && set +a && \
+	  DARN_PLUGIN=$(BIN)/docker-patch DARN_REQUIRE_INTEGRATION=1 \
+	  $(BIN)/gotestsum --format testname -- -count=1 -timeout $(INTEGRATION_TIMEOUT) ./integration/...
+
+.PHONY: golden
+golden: ## Regenerate golden files
+	$(GO) test ./... -short -args -update
+
+.PHONY: bench
+bench: ## Run the benchmarks
+	$(GO) test -short -run '^$$' -bench . -benchmem ./...
+
+.PHONY: lint
+lint: ## Run go vet and gofmt checks
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+.PHONY: demo
+demo: testbed install ## Patch the sample vulnerable image end to end and show the package changes
+	set -a && source $(TESTBED)/env && set +a && \
+	  mkdir -p $(TESTBED)/demo && \
+	  echo "==> deriving a Trivy-shaped report from the security updates $$DARN_DEMO_IMAGE's sources offer" && \
+	  $(GO) run ./integration/cmd/darn-testreport report $$DARN_DEMO_IMAGE $(TESTBED)/demo/report.json && \
+	  echo "==> docker patch image $$DARN_DEMO_IMAGE --report $(TESTBED)/demo/report.json --push" && \
+	  docker patch image $$DARN_DEMO_IMAGE --report $(TESTBED)/demo/report.json --push --progress plain && \
+	  echo && echo "==> reading both images back from the registry" && \
+	  $(GO) run ./integration/cmd/darn-testreport compare $$DARN_DEMO_IMAGE $$DARN_DEMO_IMAGE-patched
+
+.PHONY: clean
+clean: ## Remove build outputs (not the test bed's caches)
+	rm -rf $(BIN)

@@ -1,0 +1,87 @@
+package deb
+
+import (
+	_ "embed"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	darnllb "github.com/darn-dev/darn/llb"
+	"github.com/darn-dev/darn/policy"
+)
+
+//go:embed install.sh
+var installScript string
+
+// defaultPath is set on the step because an llb.Image state carries no
+// environment unless resolved, and the image's own PATH may be empty.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Package names and versions as Debian policy allows them (§5.6.1, §5.6.12).
+// They reach apt only as argv, never a shell, but a report is untrusted
+// input and a clear error beats apt's.
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	versionRE = regexp.MustCompile(`^([0-9]+:)?[0-9][A-Za-z0-9.+~:-]*$`)
+)
+
+// InstallOptions configures the upgrade step.
+type InstallOptions struct {
+	// Platform is the image platform the step runs as.
+	Platform ocispecs.Platform
+	// Env holds extra environment pairs (proxies), sorted by the caller.
+	Env [][2]string
+	// IgnoreCache re-runs the step even when BuildKit has it cached.
+	IgnoreCache bool
+}
+
+// Install returns base with the plan's upgrades applied by apt in ONE exec
+// step, so that exporting it adds exactly one layer. Each package is
+// installed at the lowest version its sources offer at or above the fixed
+// one. Index files, archives, logs and dpkg's backups stay on mounts or are
+// restored from the read-only base, so they never reach the layer.
+func Install(base llb.State, plan policy.Plan, opt InstallOptions) (llb.State, error) {
+	args, err := installArgs(plan)
+	if err != nil {
+		return llb.State{}, err
+	}
+	cacheID := "darn-deb-" + platforms.FormatAll(platforms.Normalize(opt.Platform))
+	runOpts := []llb.RunOption{
+		darnllb.RunScript("install.sh", installScript, args...),
+		llb.AddEnv("PATH", defaultPath),
+		llb.AddEnv("DARN_BASE", darnllb.BaseDir),
+		darnllb.Env(opt.Env),
+		llb.AddMount(darnllb.BaseDir, base, llb.Readonly),
+		llb.AddMount("/var/lib/apt/lists", llb.Scratch(), llb.AsPersistentCacheDir(cacheID+"-lists", llb.CacheMountLocked)),
+		llb.AddMount("/var/cache/apt", llb.Scratch(), llb.AsPersistentCacheDir(cacheID+"-archives", llb.CacheMountLocked)),
+		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
+		darnllb.Named(opt.Platform, "apt-get install %s", strings.Join(args, " ")),
+	}
+	if opt.IgnoreCache {
+		runOpts = append(runOpts, llb.IgnoreCache)
+	}
+	return base.User("root").Dir("/").Run(runOpts...).Root(), nil
+}
+
+// installArgs turns the plan's upgrades into NAME=MINVERSION arguments.
+func installArgs(plan policy.Plan) ([]string, error) {
+	ups := plan.Upgrades()
+	if len(ups) == 0 {
+		return nil, policy.ErrNothingToPatch
+	}
+	args := make([]string, 0, len(ups))
+	for _, it := range ups {
+		if !nameRE.MatchString(it.Name) {
+			return nil, fmt.Errorf("invalid Debian package name %q", it.Name)
+		}
+		if !versionRE.MatchString(it.Fixed) {
+			return nil, fmt.Errorf("invalid Debian version %q for %s", it.Fixed, it.Name)
+		}
+		args = append(args, it.Name+"="+it.Fixed)
+	}
+	return args, nil
+}

@@ -1,0 +1,82 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/darn-dev/darn/report"
+)
+
+// errNoReport is returned when the named context "report" is missing.
+var errNoReport = errors.New(`no report: pass the report's directory as the named context "report" ` +
+	`(buildctl --local report=DIR --opt context:report=local:report; buildx --build-context report=DIR)`)
+
+// Build is the gateway frontend entry point: it patches the image named by
+// the "image" option for every target platform and returns the patched
+// image with its config.
+func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	bc, err := dockerui.NewClient(c)
+	if err != nil {
+		return nil, fmt.Errorf("reading build options: %w", err)
+	}
+	opts, err := parseOptions(bc.BuildOpts().Opts)
+	if err != nil {
+		return nil, err
+	}
+	dt, err := readReport(ctx, c, bc, opts.ReportFile)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := report.Parse(dt)
+	if err != nil {
+		return nil, fmt.Errorf("reading report %s: %w", opts.ReportFile, err)
+	}
+	p := &patcher{c: c, bc: bc, opts: opts, report: rep}
+	rb, err := bc.Build(ctx, p.patch)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.addSummary(rb); err != nil {
+		return nil, err
+	}
+	return rb.Finalize()
+}
+
+// patcher holds what every platform's patch shares.
+type patcher struct {
+	c      gwclient.Client
+	bc     *dockerui.Client
+	opts   Options
+	report report.Report
+
+	mu        sync.Mutex
+	summaries []Summary
+}
+
+// platform returns the target platform, or the worker's when none was
+// requested: the image is patched as the builder would run it.
+func (p *patcher) platform(target *ocispecs.Platform) ocispecs.Platform {
+	if target != nil {
+		return platforms.Normalize(*target)
+	}
+	return platforms.Normalize(p.bc.BuildPlatforms[0])
+}
+
+// record keeps a platform's summary for the result metadata.
+func (p *patcher) record(s Summary) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.summaries = append(p.summaries, s)
+}
+
+// formatPlatform renders a platform for step names and messages.
+func formatPlatform(p ocispecs.Platform) string {
+	return platforms.FormatAll(p)
+}

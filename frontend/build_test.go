@@ -1,0 +1,148 @@
+package frontend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
+	"github.com/darn-dev/darn/distros"
+)
+
+const (
+	testOSRelease = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n"
+	testConfig    = `{"architecture":"amd64","os":"linux","config":{"User":"1000","Env":["PATH=/usr/bin"],"Entrypoint":["/bin/sh","-c"],"Cmd":["echo hi"],"WorkingDir":"/app","Labels":{"team":"darn"},"ExposedPorts":{"8080/tcp":{}},"StopSignal":"SIGTERM"},"rootfs":{"type":"layers","diff_ids":["sha256:aaaa"]},"history":[{"created_by":"ADD rootfs.tar /"}]}`
+	testReport    = `{"SchemaVersion":2,"ArtifactName":"debian:12","Metadata":{"OS":{"Family":"debian","Name":"12.5"}},"Results":[{"Target":"debian:12 (debian 12.5)","Class":"os-pkgs","Type":"debian","Vulnerabilities":[
+{"VulnerabilityID":"CVE-2025-1","PkgName":"libc6","InstalledVersion":"2.36-9+deb12u9","FixedVersion":"2.36-9+deb12u10"},
+{"VulnerabilityID":"CVE-2025-2","PkgName":"libc6","InstalledVersion":"2.36-9+deb12u9","FixedVersion":"2.36-9+deb12u8"},
+{"VulnerabilityID":"CVE-2025-3","PkgName":"tar","InstalledVersion":"1.34+dfsg-1.2","FixedVersion":""},
+{"VulnerabilityID":"CVE-2025-4","PkgName":"openssl","InstalledVersion":"3.0.15-1~deb12u1","FixedVersion":"3.0.16-1~deb12u1"}]}]}`
+)
+
+func status(pkgs ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(pkgs); i += 2 {
+		b.WriteString("Package: " + pkgs[i] + "\nStatus: install ok installed\nArchitecture: amd64\nVersion: " + pkgs[i+1] + "\n\n")
+	}
+	return b.String()
+}
+
+func newFake(opts map[string]string) *fakeClient {
+	return &fakeClient{
+		opts:        opts,
+		imageConfig: testConfig,
+		files: map[string]string{
+			"/etc/os-release":      testOSRelease,
+			"/var/lib/dpkg/status": status("libc6", "2.36-9+deb12u9", "tar", "1.34+dfsg-1.2"),
+		},
+		report:      testReport,
+		afterStatus: status("libc6", "2.36-9+deb12u10", "libc-bin", "2.36-9+deb12u10", "tar", "1.34+dfsg-1.2"),
+	}
+}
+
+var defaultOpts = map[string]string{"image": "debian:12", "context:report": "local:report"}
+
+func TestBuildPatches(t *testing.T) {
+	f := newFake(defaultOpts)
+	res, err := Build(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg dockerspec.DockerOCIImage
+	if err := json.Unmarshal(res.Metadata[exptypes.ExporterImageConfigKey], &cfg); err != nil {
+		t.Fatalf("result has no image config: %v", err)
+	}
+	if cfg.Config.User != "1000" || cfg.Config.WorkingDir != "/app" || cfg.Config.Labels["team"] != "darn" || cfg.Config.StopSignal != "SIGTERM" {
+		t.Errorf("config not preserved: %+v", cfg.Config)
+	}
+	if cfg.Config.Labels[labelBaseName] != "debian:12" || !strings.HasPrefix(cfg.Config.Labels[labelBaseDigest], "sha256:") {
+		t.Errorf("base labels missing: %v", cfg.Config.Labels)
+	}
+	if len(cfg.History) != 2 || !strings.Contains(cfg.History[1].CreatedBy, "libc6 2.36-9+deb12u9 -> 2.36-9+deb12u10") {
+		t.Errorf("history does not record the patch: %+v", cfg.History)
+	}
+	if _, ok := res.Metadata[exptypes.ExporterImageBaseConfigKey]; !ok {
+		t.Error("result has no base image config")
+	}
+	if _, ok := res.Metadata[exptypes.ExporterPlatformsKey]; !ok {
+		t.Error("result has no platforms")
+	}
+	var sums []Summary
+	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil || len(sums) != 1 {
+		t.Fatalf("summary: %v %s", err, res.Metadata[MetadataSummaryKey])
+	}
+	if got := sums[0].Changes; len(got) != 2 || got[0].Name != "libc-bin" || got[0].Planned || got[1].Name != "libc6" || !got[1].Planned {
+		t.Errorf("changes = %+v", got)
+	}
+	if !strings.Contains(strings.Join(f.warnings, "\n"), "no fix available yet (linux/amd64): tar") ||
+		!strings.Contains(strings.Join(f.warnings, "\n"), "not installed, skipped (linux/amd64): openssl") {
+		t.Errorf("warnings = %q", f.warnings)
+	}
+}
+
+func TestBuildNothingToPatch(t *testing.T) {
+	f := newFake(defaultOpts)
+	f.files["/var/lib/dpkg/status"] = status("libc6", "2.36-9+deb12u10", "tar", "1.34+dfsg-1.2")
+	res, err := Build(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pbDef := range f.solved {
+		var def llb.Definition
+		def.FromPB(pbDef)
+		if headKind(&def) == "exec" {
+			t.Error("an upgrade was solved though nothing needed patching")
+		}
+	}
+	var cfg dockerspec.DockerOCIImage
+	if err := json.Unmarshal(res.Metadata[exptypes.ExporterImageConfigKey], &cfg); err != nil || len(cfg.History) != 1 {
+		t.Errorf("unchanged image must keep its config: %v %+v", err, cfg.History)
+	}
+}
+
+func TestBuildShortfall(t *testing.T) {
+	f := newFake(defaultOpts)
+	f.afterStatus = f.files["/var/lib/dpkg/status"]
+	_, err := Build(context.Background(), f)
+	var short *ShortfallError
+	if !errors.As(err, &short) || short.Packages[0].Name != "libc6" {
+		t.Fatalf("got %v, want a ShortfallError for libc6", err)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	cases := map[string]struct {
+		opts  map[string]string
+		files map[string]string
+		check func(error) bool
+	}{
+		"no image":      {opts: map[string]string{"context:report": "local:report"}, check: func(err error) bool { return errors.Is(err, errNoImage) }},
+		"no report":     {opts: map[string]string{"image": "debian:12"}, check: func(err error) bool { return errors.Is(err, errNoReport) }},
+		"unknown image": {opts: map[string]string{"image": "alpine:3", "context:report": "local:report"}, check: func(err error) bool { return strings.Contains(err.Error(), "resolving image") }},
+		"unsupported OS": {
+			opts:  defaultOpts,
+			files: map[string]string{"/etc/os-release": "ID=alpine\nVERSION_ID=3.20.0\n"},
+			check: func(err error) bool {
+				var ue *distros.UnsupportedError
+				return errors.As(err, &ue) && ue.OS == "alpine"
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(tc.opts)
+			if tc.files != nil {
+				f.files = tc.files
+			}
+			_, err := Build(context.Background(), f)
+			if err == nil || !tc.check(err) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,128 @@
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// fakeClient is a hand-written gateway client: it serves one image, one
+// report and one "after the upgrade" package database, and records what
+// it was asked to solve. Methods it does not implement panic through the
+// nil embedded interface, so a new dependency shows up at once.
+type fakeClient struct {
+	gwclient.Client
+
+	opts        map[string]string
+	imageConfig string
+	files       map[string]string // the image's files
+	report      string
+	afterStatus string
+
+	mu       sync.Mutex
+	solved   []*pb.Definition
+	warnings []string
+}
+
+func (f *fakeClient) BuildOpts() gwclient.BuildOpts {
+	return gwclient.BuildOpts{
+		Opts:      f.opts,
+		SessionID: "fake-session",
+		Workers:   []gwclient.WorkerInfo{{Platforms: []ocispecs.Platform{{OS: "linux", Architecture: "amd64"}}}},
+		LLBCaps:   pb.Caps.CapSet(pb.Caps.All()),
+		Caps:      pb.Caps.CapSet(pb.Caps.All()),
+	}
+}
+
+func (f *fakeClient) ResolveImageConfig(_ context.Context, ref string, _ sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	if !strings.Contains(ref, "debian") {
+		return "", "", nil, fmt.Errorf("%s: not found", ref)
+	}
+	return ref, digest.FromString("manifest"), []byte(f.imageConfig), nil
+}
+
+func (f *fakeClient) Warn(_ context.Context, _ digest.Digest, msg string, _ gwclient.WarnOpts) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.warnings = append(f.warnings, msg)
+	return nil
+}
+
+// Solve answers by the kind of the definition's head: a local source is
+// the report context, an exec is the upgrade, anything else the image.
+func (f *fakeClient) Solve(_ context.Context, req gwclient.SolveRequest) (*gwclient.Result, error) {
+	f.mu.Lock()
+	f.solved = append(f.solved, req.Definition)
+	f.mu.Unlock()
+	var def llb.Definition
+	def.FromPB(req.Definition)
+	files := f.files
+	switch headKind(&def) {
+	case "local":
+		files = map[string]string{"report.json": f.report}
+	case "exec":
+		files = map[string]string{dpkgStatusPath: f.afterStatus}
+	}
+	res := gwclient.NewResult()
+	res.SetRef(&fakeRef{files: files})
+	return res, nil
+}
+
+// headKind says what the definition's last op is.
+func headKind(def *llb.Definition) string {
+	head, err := def.Head()
+	if err != nil {
+		return ""
+	}
+	for _, dt := range def.Def {
+		if digest.FromBytes(dt) != head {
+			continue
+		}
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			return ""
+		}
+		if src := op.GetSource(); src != nil {
+			return strings.SplitN(src.Identifier, "://", 2)[0]
+		}
+		if op.GetExec() != nil {
+			return "exec"
+		}
+	}
+	return ""
+}
+
+// fakeRef is a solved result holding a few files.
+type fakeRef struct {
+	gwclient.Reference
+	files map[string]string
+}
+
+func (r *fakeRef) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	dt, ok := r.files[strings.TrimPrefix(req.Filename, "/")]
+	if !ok {
+		dt, ok = r.files[req.Filename]
+	}
+	if !ok {
+		return nil, fmt.Errorf("open %s: %w", req.Filename, fs.ErrNotExist)
+	}
+	return []byte(dt), nil
+}
+
+func (r *fakeRef) StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
+	dt, err := r.ReadFile(ctx, gwclient.ReadRequest{Filename: req.Path})
+	if err != nil {
+		return nil, err
+	}
+	return &fstypes.Stat{Path: req.Path, Size: int64(len(dt))}, nil
+}

@@ -1,0 +1,70 @@
+package frontend
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// Frontend option keys of darn's own. Standard keys (platform, no-cache,
+// image-resolve-mode, build-arg:*, context:*) are read by dockerui.
+const (
+	keyImage  = "image"
+	keyReport = "report"
+	// buildArgPrefix lets `docker buildx build --build-arg image=…` work:
+	// buildx passes build args as "build-arg:NAME" options.
+	buildArgPrefix = "build-arg:"
+)
+
+// reportContext is the named context holding the report file.
+const reportContext = "report"
+
+// defaultReportFile is read from the report context when no file is named.
+const defaultReportFile = "report.json"
+
+// errNoImage is returned when no image to patch was given.
+var errNoImage = errors.New("no image to patch: set the frontend option \"image\" (buildctl --opt image=REF, buildx --build-arg image=REF)")
+
+// Options are darn's own frontend options.
+type Options struct {
+	// Image is the reference of the image to patch, normalized
+	// (docker.io/library/debian:12).
+	Image reference.Named
+	// ReportFile is the report's path inside the report context.
+	ReportFile string
+}
+
+// parseOptions reads darn's keys from the frontend options.
+func parseOptions(opts map[string]string) (Options, error) {
+	var o Options
+	image := lookup(opts, keyImage)
+	if image == "" {
+		return o, errNoImage
+	}
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return o, fmt.Errorf("parsing option %s=%q: %w", keyImage, image, err)
+	}
+	o.Image = reference.TagNameOnly(named)
+
+	o.ReportFile = defaultReportFile
+	if f := lookup(opts, keyReport); f != "" {
+		clean := path.Clean(strings.TrimPrefix(f, "/"))
+		if clean == "." || strings.HasPrefix(clean, "../") || clean == ".." {
+			return o, fmt.Errorf("parsing option %s=%q: must name a file inside the %q context", keyReport, f, reportContext)
+		}
+		o.ReportFile = clean
+	}
+	return o, nil
+}
+
+// lookup returns the option key, or else the build argument of that name.
+func lookup(opts map[string]string, key string) string {
+	if v, ok := opts[key]; ok {
+		return v
+	}
+	return opts[buildArgPrefix+key]
+}

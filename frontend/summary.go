@@ -1,0 +1,161 @@
+package frontend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+
+	"github.com/darn-dev/darn/distros"
+	"github.com/darn-dev/darn/policy"
+)
+
+// MetadataSummaryKey is the result metadata key holding a JSON list of
+// [Summary], one per patched platform.
+const MetadataSummaryKey = "darn.summary"
+
+// Summary is what darn planned and did for one platform.
+type Summary struct {
+	Platform string      `json:"platform"`
+	Image    string      `json:"image"`
+	Digest   string      `json:"digest"`
+	OS       string      `json:"os"`
+	Plan     policy.Plan `json:"plan"`
+	// Changes lists every package whose version changed, planned or
+	// pulled in as a dependency. Empty when there was nothing to patch.
+	Changes []Change `json:"changes,omitempty"`
+}
+
+// Change is one package version change in the patched image.
+type Change struct {
+	Name string `json:"name"`
+	// From is empty for a package newly installed as a dependency.
+	From string `json:"from,omitempty"`
+	To   string `json:"to"`
+	// Planned is false for dependencies apt needed.
+	Planned bool     `json:"planned"`
+	Fixes   []string `json:"fixes,omitempty"`
+}
+
+// ShortfallError lists planned packages that stayed below their fixed
+// version after the upgrade.
+type ShortfallError struct {
+	Packages []policy.Item
+	Got      map[string]string
+}
+
+func (e *ShortfallError) Error() string {
+	var b strings.Builder
+	b.WriteString("packages below their fixed version after the upgrade:")
+	for _, it := range e.Packages {
+		fmt.Fprintf(&b, "\n  %s: have %q, need >= %s", it.Name, e.Got[it.Name], it.Fixed)
+	}
+	return b.String()
+}
+
+// verify checks that every planned upgrade reached its fixed version.
+func verify(plan policy.Plan, after []policy.Package, cmp policy.Comparer) error {
+	got := versions(after)
+	short := &ShortfallError{Got: got}
+	for _, it := range plan.Upgrades() {
+		c, err := cmp.Compare(got[it.Name], it.Fixed)
+		if err != nil || c < 0 {
+			short.Packages = append(short.Packages, it)
+		}
+	}
+	if len(short.Packages) > 0 {
+		return short
+	}
+	return nil
+}
+
+// changes lists the packages whose installed version differs after.
+func changes(plan policy.Plan, before, after []policy.Package) []Change {
+	old := versions(before)
+	planned := map[string]policy.Item{}
+	for _, it := range plan.Upgrades() {
+		planned[it.Name] = it
+	}
+	var out []Change
+	for name, v := range versions(after) {
+		if old[name] == v {
+			continue
+		}
+		it, ok := planned[name]
+		out = append(out, Change{Name: name, From: old[name], To: v, Planned: ok, Fixes: it.Fixes})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// versions maps installed package names to versions.
+func versions(pkgs []policy.Package) map[string]string {
+	m := make(map[string]string, len(pkgs))
+	for _, p := range pkgs {
+		if p.Installed {
+			m[p.Name] = p.Version
+		}
+	}
+	return m
+}
+
+// addSummary attaches the per-platform summaries to the result.
+func (p *patcher) addSummary(res interface{ AddMeta(string, []byte) }) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sort.Slice(p.summaries, func(i, j int) bool { return p.summaries[i].Platform < p.summaries[j].Platform })
+	dt, err := json.Marshal(p.summaries)
+	if err != nil {
+		return fmt.Errorf("marshalling summary: %w", err)
+	}
+	res.AddMeta(MetadataSummaryKey, dt)
+	return nil
+}
+
+// warnPlan tells the user, through BuildKit's warnings, about reported
+// packages the plan will not touch and why.
+func (p *patcher) warnPlan(ctx context.Context, img image, pl string, rel distros.Release, plan policy.Plan) {
+	var msgs []string
+	if fam := p.report.OS.Family; fam != "" && !rel.Is(fam) {
+		msgs = append(msgs, fmt.Sprintf("the report is for %s %s but %s is %s %s", fam, p.report.OS.Version, img.Ref, rel.ID, rel.VersionID))
+	}
+	byAction := map[policy.Action][]string{}
+	for _, it := range plan.Items {
+		byAction[it.Action] = append(byAction[it.Action], it.Name)
+	}
+	for _, a := range []policy.Action{policy.ActionNotInstalled, policy.ActionNoFix} {
+		if names := byAction[a]; len(names) > 0 {
+			msgs = append(msgs, fmt.Sprintf("%s (%s): %s", actionText(a), pl, strings.Join(names, ", ")))
+		}
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	def, err := img.State.Marshal(ctx)
+	if err != nil {
+		return
+	}
+	dgst, err := def.Head()
+	if err != nil {
+		return
+	}
+	// A warning that cannot be delivered must not fail the patch.
+	for _, m := range msgs {
+		_ = p.c.Warn(ctx, dgst, m, gwclient.WarnOpts{Level: 1})
+	}
+}
+
+// actionText says in words why a package is left alone.
+func actionText(a policy.Action) string {
+	switch a {
+	case policy.ActionNotInstalled:
+		return "reported but not installed, skipped"
+	case policy.ActionNoFix:
+		return "no fix available yet"
+	default:
+		return string(a)
+	}
+}

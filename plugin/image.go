@@ -1,0 +1,126 @@
+package plugin
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/distribution/reference"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+// imageOptions are the flags of "docker patch image".
+type imageOptions struct {
+	image    string
+	report   string
+	tag      string
+	addr     string
+	push     bool
+	outputs  []string
+	platform string
+	progress string
+	noCache  bool
+}
+
+const imageExamples = `  # Patch the packages a Trivy report names and push the result as debian:12-patched
+  trivy image -f json -o report.json debian:12
+  docker patch image debian:12 --report report.json --push
+
+  # Write the patched image to an OCI layout tarball instead
+  docker patch image registry.example/app:1.4 --report report.json --output type=oci,dest=app.tar
+
+  # Use a specific BuildKit daemon and show plain progress
+  docker patch image app:1.4 --report report.json --addr tcp://buildkitd:1234 --progress plain --push`
+
+// imageCmd returns "docker patch image".
+func imageCmd(dockerCLI command.Cli) *cobra.Command {
+	var o imageOptions
+	cmd := &cobra.Command{
+		Use:     "image [OPTIONS] IMAGE",
+		Short:   "Patch the vulnerable OS packages of an image",
+		Example: imageExamples,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("\"docker patch image\" requires exactly 1 argument (the image to patch)\nSee 'docker patch image --help'.")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.image = args[0]
+			if err := o.validate(); err != nil {
+				return err
+			}
+			return runImage(cmd.Context(), dockerCLI, o)
+		},
+	}
+	cmd.SetFlagErrorFunc(flagError)
+	f := cmd.Flags()
+	f.StringVarP(&o.report, "report", "r", "", "Vulnerability report (Trivy JSON) naming the packages to upgrade")
+	f.StringVarP(&o.tag, "tag", "t", "", `Name of the patched image (default "<image tag>-patched")`)
+	f.StringVar(&o.addr, "addr", "", "BuildKit daemon address (default $BUILDKIT_HOST)")
+	f.BoolVar(&o.push, "push", false, "Push the patched image to its registry")
+	f.StringArrayVarP(&o.outputs, "output", "o", nil, `Export the result, BuildKit exporter syntax (e.g. "type=oci,dest=image.tar")`)
+	f.StringVar(&o.platform, "platform", "", "Platform to patch (default: the builder's own)")
+	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, plain, tty, quiet, rawjson")
+	f.BoolVar(&o.noCache, "no-cache", false, "Do not use the build cache for the upgrade")
+	return cmd
+}
+
+// validate checks flag combinations that need no daemon.
+func (o *imageOptions) validate() error {
+	if o.report == "" {
+		return usageError{fmt.Errorf("--report is required: darn patches the packages a scanner report names")}
+	}
+	if st, err := os.Stat(o.report); err != nil || st.IsDir() {
+		return usageError{fmt.Errorf("--report %s: not a readable file", o.report)}
+	}
+	if o.push && len(o.outputs) > 0 {
+		return usageError{fmt.Errorf("--push and --output cannot be combined: add push=true to a type=image output instead")}
+	}
+	switch o.progress {
+	case "auto", "plain", "tty", "quiet", "rawjson":
+	default:
+		return usageError{fmt.Errorf("--progress %q: must be one of auto, plain, tty, quiet, rawjson", o.progress)}
+	}
+	if _, err := reference.ParseNormalizedNamed(o.image); err != nil {
+		return usageError{fmt.Errorf("invalid image reference %q: %w", o.image, err)}
+	}
+	if o.tag == "" {
+		tag, err := defaultTag(o.image)
+		if err != nil {
+			return usageError{err}
+		}
+		o.tag = tag
+	}
+	return nil
+}
+
+// defaultTag names the patched image "<tag>-patched" in the image's own
+// repository. A digest reference has no tag to extend, so it becomes
+// "latest-patched"... unless the reference also carries a tag.
+func defaultTag(image string) (string, error) {
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return "", fmt.Errorf("invalid image reference %q: %w", image, err)
+	}
+	tag := "latest"
+	if t, ok := named.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	out, err := reference.WithTag(reference.TrimNamed(named), tag+"-patched")
+	if err != nil {
+		return "", fmt.Errorf("naming patched image: %w", err)
+	}
+	return reference.FamiliarString(out), nil
+}
+
+// reportMount splits the report path into the directory shared with
+// BuildKit and the file name inside it.
+func reportMount(path string) (dir, file string, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", "", fmt.Errorf("resolving report path %s: %w", path, err)
+	}
+	return filepath.Dir(abs), filepath.Base(abs), nil
+}

@@ -1,0 +1,146 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/cmd/buildctl/build"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/darn-dev/darn/frontend"
+)
+
+// errNoBuilder says how to name a BuildKit daemon.
+var errNoBuilder = errors.New("no BuildKit daemon: pass --addr ADDR or set BUILDKIT_HOST (e.g. unix:///run/buildkit/buildkitd.sock)")
+
+// runImage patches one image: it runs darn's frontend in-process against
+// the daemon, exports the result and prints what changed.
+func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error {
+	addr := o.addr
+	if addr == "" {
+		addr = os.Getenv("BUILDKIT_HOST")
+	}
+	if addr == "" {
+		return errNoBuilder
+	}
+	c, err := client.New(ctx, addr)
+	if err != nil {
+		return fmt.Errorf("connecting to BuildKit at %s: %w", addr, err)
+	}
+	defer c.Close()
+
+	solveOpt, err := o.solveOpt(dockerCLI)
+	if err != nil {
+		return err
+	}
+	summary, err := solve(ctx, c, solveOpt, progressui.DisplayMode(o.progress), dockerCLI)
+	if err != nil {
+		return err
+	}
+	return printSummary(dockerCLI.Out(), summary, o)
+}
+
+// solveOpt maps the flags to one BuildKit solve: the report's directory as
+// the local context "report", the frontend options, the exports and the
+// registry credentials of the docker CLI's config.
+func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, error) {
+	dir, file, err := reportMount(o.report)
+	if err != nil {
+		return client.SolveOpt{}, err
+	}
+	fs, err := fsutil.NewFS(dir)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("opening report directory %s: %w", dir, err)
+	}
+	exports, err := o.exports()
+	if err != nil {
+		return client.SolveOpt{}, err
+	}
+	return client.SolveOpt{
+		Exports:       exports,
+		LocalMounts:   map[string]fsutil.FS{"report": fs},
+		FrontendAttrs: o.frontendAttrs(file),
+		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+			AuthConfigProvider: authprovider.LoadAuthConfig(dockerCLI.ConfigFile()),
+		})},
+	}, nil
+}
+
+// frontendAttrs is the one table from plugin flags to frontend options.
+func (o imageOptions) frontendAttrs(reportFile string) map[string]string {
+	attrs := map[string]string{
+		"image":          o.image,
+		"report":         reportFile,
+		"context:report": "local:report",
+	}
+	if o.platform != "" {
+		attrs["platform"] = o.platform
+	}
+	if o.noCache {
+		attrs["no-cache"] = ""
+	}
+	return attrs
+}
+
+// exports turns --push/--output into BuildKit exports. Without either, the
+// image is kept in the builder's image store under the tag.
+func (o imageOptions) exports() ([]client.ExportEntry, error) {
+	if len(o.outputs) == 0 {
+		attrs := map[string]string{"name": o.tag}
+		if o.push {
+			attrs["push"] = "true"
+		}
+		return []client.ExportEntry{{Type: client.ExporterImage, Attrs: attrs}}, nil
+	}
+	entries, err := build.ParseOutput(o.outputs)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("parsing --output: %w", err)}
+	}
+	for i, e := range entries {
+		switch e.Type {
+		case client.ExporterImage, client.ExporterOCI, client.ExporterDocker:
+			if _, ok := e.Attrs["name"]; !ok {
+				entries[i].Attrs["name"] = o.tag
+			}
+		}
+	}
+	return entries, nil
+}
+
+// solve runs darn's frontend in-process and shows BuildKit's own progress
+// display. It returns the frontend's summary metadata.
+func solve(ctx context.Context, c *client.Client, opt client.SolveOpt, mode progressui.DisplayMode, dockerCLI command.Cli) ([]byte, error) {
+	display, err := progressui.NewDisplay(dockerCLI.Err(), mode)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--progress: %w", err)}
+	}
+	var summary []byte
+	buildFunc := func(ctx context.Context, gc gwclient.Client) (*gwclient.Result, error) {
+		res, err := frontend.Build(ctx, gc)
+		if res != nil {
+			summary = res.Metadata[frontend.MetadataSummaryKey]
+		}
+		return res, err
+	}
+	ch := make(chan *client.SolveStatus)
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		_, err := c.Build(ctx, opt, "docker-patch", buildFunc, ch)
+		return err
+	})
+	eg.Go(func() error {
+		// The display drains the channel until the build closes it.
+		_, err := display.UpdateFrom(context.WithoutCancel(ctx), ch)
+		return err
+	})
+	return summary, eg.Wait()
+}

@@ -1,0 +1,67 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/darn-dev/darn/frontend"
+)
+
+// printSummary prints, per platform, the packages that changed, then where
+// the patched image went.
+func printSummary(w io.Writer, dt []byte, o imageOptions) error {
+	var sums []frontend.Summary
+	if len(dt) > 0 {
+		if err := json.Unmarshal(dt, &sums); err != nil {
+			return fmt.Errorf("reading patch summary: %w", err)
+		}
+	}
+	changed := 0
+	for _, s := range sums {
+		changed += len(s.Changes)
+		printPlatform(w, s)
+	}
+	if changed == 0 {
+		fmt.Fprintf(w, "nothing to patch: %s has no reported package with an applicable fix; the image is unchanged\n", o.image)
+		return nil
+	}
+	fmt.Fprintf(w, "patched image: %s%s\n", o.tag, destination(o))
+	return nil
+}
+
+// printPlatform prints one platform's changes as a table.
+func printPlatform(w io.Writer, s frontend.Summary) {
+	fmt.Fprintf(w, "%s (%s) %s@%s\n", s.Platform, s.OS, s.Image, s.Digest)
+	if len(s.Changes) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PACKAGE\tFROM\tTO\tFIXES")
+	for _, c := range s.Changes {
+		fixes := strings.Join(c.Fixes, " ")
+		if !c.Planned {
+			fixes = "(dependency)"
+		}
+		from := c.From
+		if from == "" {
+			from = "(new)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Name, from, c.To, fixes)
+	}
+	_ = tw.Flush()
+}
+
+// destination says where the image was exported.
+func destination(o imageOptions) string {
+	switch {
+	case o.push:
+		return " (pushed)"
+	case len(o.outputs) > 0:
+		return " (exported: " + strings.Join(o.outputs, "; ") + ")"
+	default:
+		return " (kept in the builder; use --push or --output to export it)"
+	}
+}

@@ -1,0 +1,144 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/darn-dev/darn/report"
+)
+
+// ErrNothingToPatch reports that a plan holds no upgrade: the image is then
+// returned as it is, which callers treat as success.
+var ErrNothingToPatch = errors.New("nothing to patch")
+
+// Action says what the plan does with one reported package.
+type Action string
+
+// The actions a plan can take for a reported package.
+const (
+	// ActionUpgrade installs the package at the lowest available version
+	// at or above Fixed.
+	ActionUpgrade Action = "upgrade"
+	// ActionAlreadyFixed means the installed version is already at or
+	// above every known fix (the report is older than the image).
+	ActionAlreadyFixed Action = "already-fixed"
+	// ActionNotInstalled means the report names a package the image's
+	// database does not hold as installed.
+	ActionNotInstalled Action = "not-installed"
+	// ActionNoFix means no vulnerability of the package has a fix yet.
+	ActionNoFix Action = "no-fix"
+)
+
+// Item is the plan for one binary package.
+type Item struct {
+	Name string `json:"name"`
+	// Installed is the version in the image's package database (empty
+	// when not installed).
+	Installed string `json:"installed,omitempty"`
+	// Fixed is the highest fixed version the report gives, under the
+	// family's own ordering: the minimum version to install.
+	Fixed  string `json:"fixed,omitempty"`
+	Action Action `json:"action"`
+	// Fixes are the vulnerability ids the upgrade resolves.
+	Fixes []string `json:"fixes,omitempty"`
+	// Unfixed are the vulnerability ids with no fix available.
+	Unfixed []string `json:"unfixed,omitempty"`
+}
+
+// Plan is the update plan for one image (one platform).
+type Plan struct {
+	// Items are sorted by package name; a name appears once.
+	Items []Item `json:"items"`
+}
+
+// Upgrades returns the items to install, in name order.
+func (p Plan) Upgrades() []Item {
+	var out []Item
+	for _, it := range p.Items {
+		if it.Action == ActionUpgrade {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// Build makes the plan for a report against the installed packages,
+// comparing versions with cmp. Packages are keyed by binary name; the
+// installed database is authoritative for the current version because a
+// report may be older than the image.
+func Build(r report.Report, installed []Package, cmp Comparer) (Plan, error) {
+	byName := map[string]Package{}
+	for _, p := range installed {
+		if p.Installed {
+			byName[p.Name] = p
+		}
+	}
+	merged := mergeByName(r.Packages)
+	names := make([]string, 0, len(merged))
+	for name := range merged {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	var plan Plan
+	var errs []error
+	for _, name := range names {
+		it, err := planItem(name, merged[name], byName, cmp)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		plan.Items = append(plan.Items, it)
+	}
+	return plan, errors.Join(errs...)
+}
+
+// mergeByName folds report entries of the same binary package (a report
+// can list one package several times, e.g. once per architecture or per
+// installed version) into one list of vulnerabilities.
+func mergeByName(pkgs []report.Package) map[string][]report.Vulnerability {
+	out := map[string][]report.Vulnerability{}
+	for _, p := range pkgs {
+		out[p.Name] = append(out[p.Name], p.Vulnerabilities...)
+	}
+	return out
+}
+
+func planItem(name string, vulns []report.Vulnerability, installed map[string]Package, cmp Comparer) (Item, error) {
+	it := Item{Name: name}
+	pkg, ok := installed[name]
+	if ok {
+		it.Installed = pkg.Version
+	}
+	fixed, err := highestFix(vulns, it.Installed, cmp)
+	if err != nil {
+		return it, fmt.Errorf("planning %s: %w", name, err)
+	}
+	it.Fixed = fixed
+	it.Fixes, it.Unfixed = splitIDs(vulns)
+	switch {
+	case fixed == "":
+		it.Action = ActionNoFix
+	case !ok:
+		it.Action = ActionNotInstalled
+	default:
+		c, err := cmp.Compare(pkg.Version, fixed)
+		if err != nil {
+			return it, fmt.Errorf("planning %s: %w", name, err)
+		}
+		it.Action = ActionUpgrade
+		if c >= 0 {
+			it.Action = ActionAlreadyFixed
+		}
+	}
+	return it, nil
+}
+
+// Err returns ErrNothingToPatch when the plan upgrades nothing.
+func (p Plan) Err() error {
+	if len(p.Upgrades()) == 0 {
+		return ErrNothingToPatch
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+// Package report reads vulnerability scanners' JSON reports (Trivy today)
+// into one scanner-neutral [Report]. It keeps only OS package results and
+// does no version arithmetic: that needs the distro's ordering and belongs
+// to package policy.
+package report

@@ -1,0 +1,149 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ErrUnknownFormat reports input that is valid JSON but not a report from
+// a scanner this package reads. Check it with [errors.Is].
+var ErrUnknownFormat = errors.New("unknown report format")
+
+// LocationError is an error at a known place in the report, such as a JSON
+// syntax error. Line and Column are 1-based; Column counts bytes. Callers
+// use them to point the user at the offending spot in their file.
+type LocationError struct {
+	Line   int
+	Column int
+	Err    error
+}
+
+// Error returns "line L, column C: " followed by the cause.
+func (e *LocationError) Error() string {
+	return fmt.Sprintf("line %d, column %d: %v", e.Line, e.Column, e.Err)
+}
+
+// Unwrap returns the decoder's error, such as a [*json.SyntaxError].
+func (e *LocationError) Unwrap() error { return e.Err }
+
+// format is a scanner's report format, as detected from the content.
+type format int
+
+const (
+	formatUnknown format = iota
+	formatTrivy
+	formatGrype
+)
+
+// Parse reads a scanner's JSON report, detecting the scanner from the
+// content. It reads Trivy reports of every schema: SchemaVersion 2, the
+// legacy top-level array of results, and a bare null (an empty report).
+// Input that is valid JSON but no known report fails with
+// [ErrUnknownFormat]; malformed JSON fails with a [*LocationError].
+func Parse(dt []byte) (Report, error) {
+	f, err := detect(dt)
+	if err != nil {
+		return Report{}, fmt.Errorf("parsing report: %w", err)
+	}
+	switch f {
+	case formatTrivy:
+		return parseTrivy(dt)
+	case formatGrype:
+		// A Grype reader plugs in here as parseGrype(dt).
+		return Report{}, fmt.Errorf("parsing report: grype is not supported yet: %w", ErrUnknownFormat)
+	}
+	return Report{}, fmt.Errorf("parsing report: %w", ErrUnknownFormat)
+}
+
+// detect finds the scanner from the shape of the top-level value. It
+// decodes the whole input, so malformed JSON is reported here, with its
+// location, whatever the scanner.
+func detect(dt []byte) (format, error) {
+	trimmed := bytes.TrimSpace(dt)
+	if len(trimmed) == 0 {
+		return formatUnknown, fmt.Errorf("empty input: %w", ErrUnknownFormat)
+	}
+	switch trimmed[0] {
+	case 'n':
+		// Legacy Trivy writes a bare null when it found nothing.
+		return formatTrivy, decode(dt, new(any))
+	case '[':
+		return detectArray(dt)
+	case '{':
+		return detectObject(dt)
+	}
+	if err := decode(dt, new(any)); err != nil {
+		return formatUnknown, err
+	}
+	return formatUnknown, ErrUnknownFormat
+}
+
+// detectArray accepts the legacy Trivy array only when every element is a
+// result naming its Target, so that an unrelated array is not read as an
+// empty report.
+func detectArray(dt []byte) (format, error) {
+	var elems []json.RawMessage
+	if err := decode(dt, &elems); err != nil {
+		return formatUnknown, err
+	}
+	for _, raw := range elems {
+		var r struct{ Target string }
+		if json.Unmarshal(raw, &r) != nil || r.Target == "" {
+			return formatUnknown, ErrUnknownFormat
+		}
+	}
+	return formatTrivy, nil
+}
+
+// detectObject tells the scanners apart by their top-level keys, matched
+// case-sensitively as the scanners write them (encoding/json's struct
+// matching would also take "results" for "Results").
+func detectObject(dt []byte) (format, error) {
+	var keys map[string]json.RawMessage
+	if err := decode(dt, &keys); err != nil {
+		return formatUnknown, err
+	}
+	has := func(k string) bool { _, ok := keys[k]; return ok }
+	switch {
+	case has("SchemaVersion") || has("Results"):
+		return formatTrivy, nil
+	case has("matches"):
+		return formatGrype, nil
+	}
+	return formatUnknown, ErrUnknownFormat
+}
+
+// decode unmarshals dt into v and turns the decoder's byte offset into a
+// line and column, which is what a user can find in an editor.
+func decode(dt []byte, v any) error {
+	err := json.Unmarshal(dt, v)
+	if err == nil {
+		return nil
+	}
+	var offset int64
+	if e, ok := errors.AsType[*json.SyntaxError](err); ok {
+		offset = e.Offset
+	} else if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		offset = e.Offset
+	} else {
+		return err
+	}
+	line, col := position(dt, offset)
+	return &LocationError{Line: line, Column: col, Err: err}
+}
+
+// position converts a decoder offset, which counts the bytes read up to
+// and including the offending one, into that byte's 1-based line and
+// column.
+func position(dt []byte, offset int64) (line, col int) {
+	n := min(max(int(offset), 1), len(dt))
+	if n == 0 {
+		return 1, 1
+	}
+	last := n - 1
+	line = 1 + bytes.Count(dt[:last], []byte{'\n'})
+	col = last - bytes.LastIndexByte(dt[:last], '\n')
+	return line, col
+}

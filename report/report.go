@@ -1,0 +1,54 @@
+package report
+
+// Report is the scanner-neutral form of a vulnerability report: the OS
+// packages it names, with every vulnerability and fixed version it lists.
+// Fixed versions are kept as written; choosing the highest one needs the
+// distro's own version ordering, which is the plan's job, not the parser's.
+type Report struct {
+	// Scanner names the tool that wrote the report ("trivy", "grype").
+	Scanner string
+	// Artifact is the scanned image or path, as the scanner wrote it.
+	Artifact string
+	// OS is the operating system the scanner detected; zero when unknown.
+	OS OS
+	// Architecture is the scanned image's architecture when the report
+	// records it (e.g. "amd64"); empty otherwise.
+	Architecture string
+	// Packages lists OS packages with at least one vulnerability, one entry
+	// per binary package name (and installed version), sorted by name.
+	Packages []Package
+}
+
+// OS identifies the scanned operating system.
+type OS struct {
+	// Family is the lower-case distro id ("debian", "ubuntu", "alpine").
+	Family string
+	// Version is the release as the scanner wrote it ("12.5", "22.04").
+	Version string
+	// EOSL is set when the scanner marked the release as end of life.
+	EOSL bool
+}
+
+// Package is one binary package and the vulnerabilities found in it.
+type Package struct {
+	Name             string
+	InstalledVersion string
+	// SourceName is the source package, when the report records it.
+	SourceName string
+	// Vulnerabilities are sorted by ID; an ID appears once.
+	Vulnerabilities []Vulnerability
+}
+
+// Vulnerability is one advisory against a package.
+type Vulnerability struct {
+	ID string
+	// FixedVersions lists the versions the scanner says fix it. Trivy may
+	// write several, comma-separated, for different release branches.
+	// Empty means no fix is available.
+	FixedVersions []string
+	// Status is the scanner's own status word ("fixed", "affected", ...).
+	Status string
+}
+
+// Fixable reports whether any fixed version is known.
+func (v Vulnerability) Fixable() bool { return len(v.FixedVersions) > 0 }
