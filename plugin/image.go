@@ -97,8 +97,8 @@ func (o *imageOptions) validate() error {
 }
 
 // defaultTag names the patched image "<tag>-patched" in the image's own
-// repository. A digest reference has no tag to extend, so it becomes
-// "latest-patched"... unless the reference also carries a tag.
+// repository. A digest-only reference has no tag to extend and gets
+// "latest-patched"; a tag next to a digest is kept.
 func defaultTag(image string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(image)
 	if err != nil {

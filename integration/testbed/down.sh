@@ -8,7 +8,7 @@
 #   down.sh --purge  also delete .testbed/
 set -euo pipefail
 
-# shellcheck source=integration/testbed/lib.sh
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 purge=

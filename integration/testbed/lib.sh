@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the paths below are used by up.sh/down.sh
 # Shared helpers for the darn integration test bed (sourced by up.sh and
 # down.sh). Nothing here starts or stops anything on its own.
 

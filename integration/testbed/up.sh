@@ -16,7 +16,7 @@
 # DARN_DEBIAN_SECURITY_MIRROR (default: read from /etc/apt/sources.list.d).
 set -euo pipefail
 
-# shellcheck source=integration/testbed/lib.sh
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APT_PACKAGES=(
@@ -61,6 +61,8 @@ ensure_apt_packages() {
 	fi
 }
 
+# note_system_registry mentions a running Debian docker-registry service
+# (sysvinit or systemd). It is left alone: the bed never talks to it.
 note_system_registry() {
 	local pid
 	if [[ -s /var/run/docker-registry.pid ]]; then
@@ -68,6 +70,8 @@ note_system_registry() {
 		if kill -0 "$pid" 2>/dev/null; then
 			log "note: Debian's docker-registry service runs as pid $pid; the bed ignores it and runs its own"
 		fi
+	elif [[ -d /run/systemd/system ]] && systemctl is-active --quiet docker-registry 2>/dev/null; then
+		log "note: Debian's docker-registry.service is active; the bed ignores it and runs its own"
 	fi
 }
 
@@ -227,7 +231,7 @@ debian_sources() {
 
 # ensure_rootfs sets ROOTFS_TARBALL to a cached debootstrap minbase rootfs.
 ensure_rootfs() {
-	local arch include=() suffix= work
+	local arch include=() suffix='' work
 	arch=$(dpkg --print-architecture)
 	# apt needs CA certificates to talk to https mirrors.
 	if [[ $MIRROR$SECURITY_MIRROR == *https://* ]]; then
@@ -319,6 +323,7 @@ check_exec() {
 	pid=$(<"$BUILDKITD_PIDFILE")
 	[[ $(cat "$STATE/buildkitd.exec-ok" 2>/dev/null) == "$pid" ]] && return 0
 	mkdir -p "$dir"
+	# shellcheck disable=SC2016 # expanded by the container's shell
 	printf 'FROM %s\nRUN echo "exec ok: debian $(cat /etc/debian_version), uid $(id -u)"\n' "$DEMO_IMAGE" >"$dir/Dockerfile"
 	if ! "$BUILDCTL_BIN" --addr "$BUILDKIT_ADDR" build --progress plain --no-cache \
 		--frontend dockerfile.v0 --local context="$dir" --local dockerfile="$dir" >"$logfile" 2>&1; then
