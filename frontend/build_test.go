@@ -105,6 +105,43 @@ func TestBuildNothingToPatch(t *testing.T) {
 	}
 }
 
+// Without os-release, the report's OS decides; the image's DB still rules.
+func TestBuildWithoutOSRelease(t *testing.T) {
+	f := newFake(defaultOpts)
+	delete(f.files, "/etc/os-release")
+	res, err := Build(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []Summary
+	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil || sums[0].OS != "debian 12" {
+		t.Fatalf("summary = %s, %v", res.Metadata[MetadataSummaryKey], err)
+	}
+}
+
+func TestBuildNoCache(t *testing.T) {
+	f := newFake(map[string]string{"image": "debian:12", "context:report": "local:report", "no-cache": ""})
+	if _, err := Build(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, pbDef := range f.solved {
+		var def llb.Definition
+		def.FromPB(pbDef)
+		if headKind(&def) != "exec" {
+			continue
+		}
+		found = true
+		head, _ := def.Head()
+		if !def.Metadata[head].IgnoreCache {
+			t.Error("no-cache: the upgrade step must ignore BuildKit's cache")
+		}
+	}
+	if !found {
+		t.Fatal("no upgrade was solved")
+	}
+}
+
 func TestBuildShortfall(t *testing.T) {
 	f := newFake(defaultOpts)
 	f.afterStatus = f.files["/var/lib/dpkg/status"]
@@ -117,13 +154,20 @@ func TestBuildShortfall(t *testing.T) {
 
 func TestBuildErrors(t *testing.T) {
 	cases := map[string]struct {
-		opts  map[string]string
-		files map[string]string
-		check func(error) bool
+		opts   map[string]string
+		files  map[string]string
+		report string
+		check  func(error) bool
 	}{
 		"no image":      {opts: map[string]string{"context:report": "local:report"}, check: func(err error) bool { return errors.Is(err, errNoImage) }},
 		"no report":     {opts: map[string]string{"image": "debian:12"}, check: func(err error) bool { return errors.Is(err, errNoReport) }},
 		"unknown image": {opts: map[string]string{"image": "alpine:3", "context:report": "local:report"}, check: func(err error) bool { return strings.Contains(err.Error(), "resolving image") }},
+		"no os-release, report says alpine": {
+			opts:   defaultOpts,
+			files:  map[string]string{"/var/lib/dpkg/status": ""},
+			report: strings.ReplaceAll(testReport, "debian", "alpine"),
+			check:  func(err error) bool { return strings.Contains(err.Error(), "reading os-release") },
+		},
 		"unsupported OS": {
 			opts:  defaultOpts,
 			files: map[string]string{"/etc/os-release": "ID=alpine\nVERSION_ID=3.20.0\n"},
@@ -138,6 +182,9 @@ func TestBuildErrors(t *testing.T) {
 			f := newFake(tc.opts)
 			if tc.files != nil {
 				f.files = tc.files
+			}
+			if tc.report != "" {
+				f.report = tc.report
 			}
 			_, err := Build(context.Background(), f)
 			if err == nil || !tc.check(err) {

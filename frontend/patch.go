@@ -11,6 +11,7 @@ import (
 	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/distros/deb"
 	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/report"
 )
 
 // Paths read by the probe. /usr/lib/os-release is the fallback that the
@@ -31,7 +32,7 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 	if err != nil {
 		return nil, fmt.Errorf("loading image %s: %w", img.Ref, err)
 	}
-	rel, installed, err := readPackages(ctx, probe)
+	rel, installed, err := readPackages(ctx, probe, p.report.OS)
 	if err != nil {
 		return nil, fmt.Errorf("reading packages of %s: %w", img.Ref, err)
 	}
@@ -61,19 +62,10 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 
 // readPackages detects the distro and reads the installed packages from the
 // probed image.
-func readPackages(ctx context.Context, ref gwclient.Reference) (distros.Release, []policy.Package, error) {
-	osRelease, _, err := readFirst(ctx, ref, osReleasePaths...)
+func readPackages(ctx context.Context, ref gwclient.Reference, reported report.OS) (distros.Release, []policy.Package, error) {
+	rel, err := detect(ctx, ref, reported)
 	if err != nil {
-		return distros.Release{}, nil, fmt.Errorf("reading os-release: %w", err)
-	}
-	rel, ok := deb.Detect(osRelease)
-	if !ok {
-		// Not a family darn patches: name what it is in the error.
-		rel, err = distros.ParseOSRelease(osRelease)
-		if err != nil {
-			return rel, nil, err
-		}
-		return rel, nil, &distros.UnsupportedError{OS: rel.ID, Version: rel.VersionID}
+		return rel, nil, err
 	}
 	status, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: dpkgStatusPath})
 	if err != nil {
@@ -81,6 +73,27 @@ func readPackages(ctx context.Context, ref gwclient.Reference) (distros.Release,
 	}
 	installed, err := deb.ParseStatus(status)
 	return rel, installed, err
+}
+
+// detect tells the distro from the image's own os-release, which is
+// authoritative; only an image without one falls back to the report's OS.
+func detect(ctx context.Context, ref gwclient.Reference, reported report.OS) (distros.Release, error) {
+	osRelease, _, err := readFirst(ctx, ref, osReleasePaths...)
+	if err != nil {
+		if rel, ok := deb.FromReport(reported.Family, reported.Version); ok {
+			return rel, nil
+		}
+		return distros.Release{}, fmt.Errorf("reading os-release: %w", err)
+	}
+	if rel, ok := deb.Detect(osRelease); ok {
+		return rel, nil
+	}
+	// Not a family darn patches: name what it is in the error.
+	rel, err := distros.ParseOSRelease(osRelease)
+	if err != nil {
+		return rel, err
+	}
+	return rel, &distros.UnsupportedError{OS: rel.ID, Version: rel.VersionID}
 }
 
 // install runs the upgrade, then reads the package database back from the

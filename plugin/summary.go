@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/darn-dev/darn/frontend"
+	"github.com/darn-dev/darn/policy"
 )
 
 // printSummary prints, per platform, the packages that changed, then where
@@ -35,6 +36,7 @@ func printSummary(w io.Writer, dt []byte, o imageOptions) error {
 // printPlatform prints one platform's changes as a table.
 func printPlatform(w io.Writer, s frontend.Summary) {
 	fmt.Fprintf(w, "%s (%s) %s@%s\n", s.Platform, s.OS, s.Image, s.Digest)
+	printSkipped(w, s.Plan)
 	if len(s.Changes) == 0 {
 		return
 	}
@@ -63,5 +65,25 @@ func destination(o imageOptions) string {
 		return " (exported: " + strings.Join(o.outputs, "; ") + ")"
 	default:
 		return " (kept in the builder; use --push or --output to export it)"
+	}
+}
+
+// printSkipped lists, by reason, the reported packages left as they are.
+func printSkipped(w io.Writer, plan policy.Plan) {
+	byAction := map[policy.Action][]string{}
+	for _, it := range plan.Items {
+		byAction[it.Action] = append(byAction[it.Action], it.Name)
+	}
+	for _, a := range []struct {
+		action policy.Action
+		text   string
+	}{
+		{policy.ActionAlreadyFixed, "already fixed"},
+		{policy.ActionNotInstalled, "reported but not installed"},
+		{policy.ActionNoFix, "no fix available yet"},
+	} {
+		if names := byAction[a.action]; len(names) > 0 {
+			fmt.Fprintf(w, "  %s: %s\n", a.text, strings.Join(names, ", "))
+		}
 	}
 }

@@ -1,0 +1,51 @@
+package plugin
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/darn-dev/darn/frontend"
+	"github.com/darn-dev/darn/policy"
+)
+
+func TestPrintSummary(t *testing.T) {
+	sums := []frontend.Summary{{
+		Platform: "linux/amd64", OS: "debian 12", Image: "debian:12", Digest: "sha256:abc",
+		Plan: policy.Plan{Items: []policy.Item{
+			{Name: "libc6", Action: policy.ActionUpgrade},
+			{Name: "tar", Action: policy.ActionNoFix},
+			{Name: "zlib1g", Action: policy.ActionAlreadyFixed},
+		}},
+		Changes: []frontend.Change{
+			{Name: "libc-bin", From: "1", To: "2"},
+			{Name: "libc6", From: "1", To: "2", Planned: true, Fixes: []string{"CVE-1", "CVE-2"}},
+		},
+	}}
+	dt, _ := json.Marshal(sums)
+	var b bytes.Buffer
+	if err := printSummary(&b, dt, imageOptions{image: "debian:12", tag: "debian:12-patched", push: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"linux/amd64 (debian 12) debian:12@sha256:abc",
+		"already fixed: zlib1g", "no fix available yet: tar",
+		"libc-bin  1     2   (dependency)", "libc6     1     2   CVE-1 CVE-2",
+		"patched image: debian:12-patched (pushed)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+
+	b.Reset()
+	sums[0].Changes = nil
+	dt, _ = json.Marshal(sums)
+	if err := printSummary(&b, dt, imageOptions{image: "debian:12"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "nothing to patch") {
+		t.Errorf("no change must say nothing to patch:\n%s", b.String())
+	}
+}
