@@ -14,8 +14,10 @@ import (
 )
 
 // MetadataSummaryKey is the result metadata key holding a JSON list of
-// [Summary], one per patched platform.
-const MetadataSummaryKey = "darn.summary"
+// [Summary], one per patched platform. BuildKit hands "frontend."-prefixed
+// metadata back to the client in the solve response, so the summary reaches
+// a client that ran darn as a frontend image too.
+const MetadataSummaryKey = "frontend.darn.summary"
 
 // Summary is what darn planned and did for one platform.
 type Summary struct {
