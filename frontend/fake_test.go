@@ -27,6 +27,7 @@ type fakeClient struct {
 	imageConfig string
 	files       map[string]string // the image's files
 	report      string
+	patchfile   string
 	afterStatus string
 
 	mu       sync.Mutex
@@ -67,9 +68,14 @@ func (f *fakeClient) Solve(_ context.Context, req gwclient.SolveRequest) (*gwcli
 	var def llb.Definition
 	def.FromPB(req.Definition)
 	files := f.files
-	switch headKind(&def) {
-	case "local":
+	switch headSource(&def) {
+	case "local://report":
 		files = map[string]string{"report.json": f.report}
+	case "local://dockerfile":
+		files = map[string]string{}
+		if f.patchfile != "" {
+			files["Dockerfile"] = f.patchfile
+		}
 	case "exec":
 		files = map[string]string{dpkgStatusPath: f.afterStatus}
 	}
@@ -78,8 +84,14 @@ func (f *fakeClient) Solve(_ context.Context, req gwclient.SolveRequest) (*gwcli
 	return res, nil
 }
 
-// headKind says what the definition's last op is.
+// headKind says what kind the definition's last op is: "exec", or the
+// scheme of a source ("local", "docker-image").
 func headKind(def *llb.Definition) string {
+	return strings.SplitN(headSource(def), "://", 2)[0]
+}
+
+// headSource is the last op's source identifier, or "exec".
+func headSource(def *llb.Definition) string {
 	head, err := def.Head()
 	if err != nil {
 		return ""
@@ -93,7 +105,7 @@ func headKind(def *llb.Definition) string {
 			return ""
 		}
 		if src := op.GetSource(); src != nil {
-			return strings.SplitN(src.Identifier, "://", 2)[0]
+			return src.Identifier
 		}
 		if op.GetExec() != nil {
 			return "exec"
@@ -125,4 +137,11 @@ func (r *fakeRef) StatFile(ctx context.Context, req gwclient.StatRequest) (*fsty
 		return nil, err
 	}
 	return &fstypes.Stat{Path: req.Path, Size: int64(len(dt))}, nil
+}
+
+// solvedKind is headKind of a solved protobuf definition.
+func solvedKind(d *pb.Definition) string {
+	var def llb.Definition
+	def.FromPB(d)
+	return headKind(&def)
 }

@@ -26,12 +26,12 @@ const reportContext = "report"
 const defaultReportFile = "report.json"
 
 // errNoImage is returned when no image to patch was given.
-var errNoImage = errors.New("no image to patch: set the frontend option \"image\" (buildctl --opt image=REF, buildx --build-arg image=REF)")
+var errNoImage = errors.New("no image to patch: set the frontend option \"image\" (buildctl --opt image=REF, buildx --build-arg image=REF) or build a Patchfile whose FROM names it")
 
 // Options are darn's own frontend options.
 type Options struct {
 	// Image is the reference of the image to patch, normalized
-	// (docker.io/library/debian:12).
+	// (docker.io/library/debian:12); nil when a Patchfile names it.
 	Image reference.Named
 	// ReportFile is the report's path inside the report context.
 	ReportFile string
@@ -40,15 +40,13 @@ type Options struct {
 // parseOptions reads darn's keys from the frontend options.
 func parseOptions(opts map[string]string) (Options, error) {
 	var o Options
-	image := lookup(opts, keyImage)
-	if image == "" {
-		return o, errNoImage
+	if image := lookup(opts, keyImage); image != "" {
+		named, err := parseImage(image)
+		if err != nil {
+			return o, fmt.Errorf("parsing option %s=%q: %w", keyImage, image, err)
+		}
+		o.Image = named
 	}
-	named, err := reference.ParseNormalizedNamed(image)
-	if err != nil {
-		return o, fmt.Errorf("parsing option %s=%q: %w", keyImage, image, err)
-	}
-	o.Image = reference.TagNameOnly(named)
 
 	o.ReportFile = defaultReportFile
 	if f := lookup(opts, keyReport); f != "" {
@@ -67,4 +65,14 @@ func lookup(opts map[string]string, key string) string {
 		return v
 	}
 	return opts[buildArgPrefix+key]
+}
+
+// parseImage normalizes an image reference, adding :latest when it has
+// neither tag nor digest.
+func parseImage(s string) (reference.Named, error) {
+	named, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		return nil, err
+	}
+	return reference.TagNameOnly(named), nil
 }

@@ -21,32 +21,53 @@ var (
 	dpkgStatusPath = "/var/lib/dpkg/status"
 )
 
-// patch patches one platform: resolve, probe, plan, install, verify.
-func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
+// planned is one platform's probe and plan, before any upgrade.
+type planned struct {
+	platform  ocispecs.Platform
+	img       image
+	probe     gwclient.Reference
+	installed []policy.Package
+	summary   Summary
+}
+
+// planPlatform resolves and probes the image for one platform and plans
+// its upgrade: the only IO before the upgrade itself.
+func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (planned, error) {
 	pl := p.platform(target)
 	img, err := resolveImage(ctx, p.c, p.bc, p.opts.Image, pl)
 	if err != nil {
-		return nil, err
+		return planned{}, err
 	}
 	probe, err := solveState(ctx, p.c, img.State)
 	if err != nil {
-		return nil, fmt.Errorf("loading image %s: %w", img.Ref, err)
+		return planned{}, fmt.Errorf("loading image %s: %w", img.Ref, err)
 	}
 	rel, installed, err := readPackages(ctx, probe, p.report.OS)
 	if err != nil {
-		return nil, fmt.Errorf("reading packages of %s: %w", img.Ref, err)
+		return planned{}, fmt.Errorf("reading packages of %s: %w", img.Ref, err)
 	}
 	plan, err := policy.Build(p.report, installed, deb.Versions{})
 	if err != nil {
-		return nil, fmt.Errorf("planning %s: %w", img.Ref, err)
+		return planned{}, fmt.Errorf("planning %s: %w", img.Ref, err)
 	}
 	sum := Summary{Platform: formatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: rel.ID + " " + rel.VersionID, Plan: plan}
 	p.warnPlan(ctx, img, sum.Platform, rel, plan)
-	if plan.Err() != nil {
-		p.record(sum)
-		return &dockerui.BuildResult{Reference: probe, Image: &img.Config, BaseImage: &img.Config}, nil
+	return planned{platform: pl, img: img, probe: probe, installed: installed, summary: sum}, nil
+}
+
+// patch patches one platform: plan, install, verify. An image with nothing
+// to patch is returned as it is.
+func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
+	pp, err := p.planPlatform(ctx, target)
+	if err != nil {
+		return nil, err
 	}
-	ref, changes, err := p.install(ctx, img, pl, plan, installed)
+	img, sum := pp.img, pp.summary
+	if sum.Plan.Err() != nil {
+		p.record(sum)
+		return &dockerui.BuildResult{Reference: pp.probe, Image: &img.Config, BaseImage: &img.Config}, nil
+	}
+	ref, changes, err := p.install(ctx, img, pp.platform, sum.Plan, pp.installed)
 	if err != nil {
 		return nil, err
 	}

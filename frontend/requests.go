@@ -1,0 +1,168 @@
+package frontend
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/frontend/subrequests"
+	"github.com/moby/buildkit/frontend/subrequests/lint"
+	"github.com/moby/buildkit/frontend/subrequests/outline"
+	"github.com/moby/buildkit/solver/pb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+)
+
+// keyRequestID carries the subrequest name (buildx --call NAME sends
+// "frontend.NAME").
+const keyRequestID = "requestid"
+
+// planRequest is darn's own subrequest: `--call plan` prints the update
+// plan per platform without patching anything.
+var planRequest = subrequests.Request{
+	Name:        "frontend.plan",
+	Version:     "1.0.0",
+	Type:        subrequests.TypeRPC,
+	Description: "Show the update plan per platform (upgrade, already fixed, not installed, no fix) without patching",
+	Metadata:    []subrequests.Named{{Name: "result.json"}, {Name: "result.txt"}},
+}
+
+// handleSubrequest answers subrequests; ok is false for a normal build.
+func (p *patcher) handleSubrequest(ctx context.Context) (*gwclient.Result, bool, error) {
+	switch p.bc.BuildOpts().Opts[keyRequestID] {
+	case "":
+		return nil, false, nil
+	case subrequests.RequestSubrequestsDescribe:
+		res, err := describe()
+		return res, true, err
+	case planRequest.Name:
+		res, err := p.plan(ctx)
+		return res, true, err
+	}
+	return p.bc.HandleSubrequest(ctx, dockerui.RequestHandler{Outline: p.outline, Lint: p.lint})
+}
+
+// describe lists the subrequests darn answers.
+func describe() (*gwclient.Result, error) {
+	all := []subrequests.Request{outline.SubrequestsOutlineDefinition, lint.SubrequestLintDefinition, planRequest, subrequests.SubrequestsDescribeDefinition}
+	dt, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("marshalling subrequests: %w", err)
+	}
+	var b bytes.Buffer
+	if err := subrequests.PrintDescribe(dt, &b); err != nil {
+		return nil, fmt.Errorf("printing subrequests: %w", err)
+	}
+	return result(dt, b.Bytes(), subrequests.SubrequestsDescribeDefinition.Version), nil
+}
+
+// outline lists darn's options as build arguments, with their current values.
+func (p *patcher) outline(context.Context) (*outline.Outline, error) {
+	image := ""
+	if p.opts.Image != nil {
+		image = p.opts.Image.String()
+	}
+	return &outline.Outline{
+		Name:        "darn",
+		Description: "Patch the vulnerable OS packages of an image in place, adding one layer",
+		Args: []outline.Arg{
+			{Name: keyImage, Description: "image to patch (or the Patchfile's FROM)", Value: image},
+			{Name: keyReport, Description: "scanner report inside the named context \"report\"", Value: p.opts.ReportFile},
+			{Name: "SOURCE_DATE_EPOCH", Description: "timestamp of the patch, for reproducible images"},
+			{Name: "HTTP_PROXY", Description: "proxy for the package manager (also HTTPS_PROXY, NO_PROXY)"},
+		},
+	}, nil
+}
+
+// lint checks the inputs without patching: the image option or Patchfile
+// and the report. A report with nothing fixable is a warning.
+func (p *patcher) lint(ctx context.Context) (*lint.LintResults, error) {
+	if err := p.load(ctx); err != nil {
+		return nil, err
+	}
+	res := &lint.LintResults{Warnings: []lint.Warning{}, Sources: []*pb.SourceInfo{{Filename: p.opts.ReportFile, Language: "JSON"}}}
+	fixable := 0
+	for _, pkg := range p.report.Packages {
+		for _, v := range pkg.Vulnerabilities {
+			if v.Fixable() {
+				fixable++
+			}
+		}
+	}
+	if fixable == 0 {
+		res.Warnings = append(res.Warnings, lint.Warning{
+			RuleName:    "NothingFixable",
+			Description: "The report lists no OS package vulnerability with a fixed version: darn has nothing to patch",
+			Location:    &pb.Location{SourceIndex: 0, Ranges: []*pb.Range{{Start: &pb.Position{Line: 1}, End: &pb.Position{Line: 1}}}},
+		})
+	}
+	return res, nil
+}
+
+// plan answers `--call plan`: probe and plan every platform, upgrade none.
+func (p *patcher) plan(ctx context.Context) (*gwclient.Result, error) {
+	if err := p.load(ctx); err != nil {
+		return nil, err
+	}
+	targets := make([]*ocispecs.Platform, 0, len(p.bc.TargetPlatforms))
+	for i := range p.bc.TargetPlatforms {
+		targets = append(targets, &p.bc.TargetPlatforms[i])
+	}
+	if len(targets) == 0 {
+		targets = append(targets, nil)
+	}
+	sums := make([]Summary, len(targets))
+	eg, ctx := errgroup.WithContext(ctx)
+	for i, t := range targets {
+		eg.Go(func() error {
+			pp, err := p.planPlatform(ctx, t)
+			sums[i] = pp.summary
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	dt, err := json.MarshalIndent(sums, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("marshalling plan: %w", err)
+	}
+	return result(dt, planText(sums), planRequest.Version), nil
+}
+
+// planText renders plans as a table per platform.
+func planText(sums []Summary) []byte {
+	var b bytes.Buffer
+	for _, s := range sums {
+		fmt.Fprintf(&b, "%s (%s) %s@%s\n", s.Platform, s.OS, s.Image, s.Digest)
+		tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "  PACKAGE\tINSTALLED\tFIXED\tACTION\tVULNERABILITIES")
+		for _, it := range s.Plan.Items {
+			ids := strings.Join(append(append([]string(nil), it.Fixes...), it.Unfixed...), " ")
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Name, dash(it.Installed), dash(it.Fixed), it.Action, ids)
+		}
+		_ = tw.Flush()
+	}
+	return b.Bytes()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// result is a subrequest answer in the shape buildx prints.
+func result(js, txt []byte, version string) *gwclient.Result {
+	res := gwclient.NewResult()
+	res.AddMeta("result.json", js)
+	res.AddMeta("result.txt", txt)
+	res.AddMeta("version", []byte(version))
+	return res
+}
