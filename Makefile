@@ -30,13 +30,28 @@ plugin: ## Build the docker CLI plugin bin/docker-patch
 frontend-bin: ## Build the gateway frontend binary bin/darn-frontend (static)
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/darn-frontend ./frontend/cmd/darn-frontend
 
+# The frontend image goes to FRONTEND_IMAGE; by default the test bed's registry.
+FRONTEND_IMAGE ?= $(shell . $(TESTBED)/env 2>/dev/null && echo $$DARN_REGISTRY/darn/frontend:dev)
+
+.PHONY: frontend
+frontend: tools frontend-bin ## Build the frontend image (prebuilt path, no base image) and push it to FRONTEND_IMAGE
+	@test -n "$(FRONTEND_IMAGE)" || { echo "set FRONTEND_IMAGE (or run make testbed first)"; exit 2; }
+	rm -rf $(BIN)/frontend-context && mkdir -p $(BIN)/frontend-context/rootfs/bin $(BIN)/frontend-context/rootfs/tmp
+	chmod 1777 $(BIN)/frontend-context/rootfs/tmp
+	cp $(BIN)/darn-frontend $(BIN)/frontend-context/rootfs/bin/
+	set -a && { . $(TESTBED)/env 2>/dev/null || true; } && set +a && \
+	  $(BIN)/buildctl build --frontend dockerfile.v0 --progress plain \
+	    --local context=$(BIN)/frontend-context --local dockerfile=$(CURDIR) \
+	    --opt filename=Dockerfile.frontend --opt target=prebuilt \
+	    --output type=image,name=$(FRONTEND_IMAGE),push=true
+
 .PHONY: install
 install: plugin ## Install docker-patch into ~/.docker/cli-plugins
 	install -D -m 0755 $(BIN)/docker-patch $(PLUGIN_DIR)/docker-patch
 
 .PHONY: tools
-tools: ## Build the test bed's Go tools (buildkitd, buildctl, gotestsum) into bin/
-	cd tools && $(GO) build -o $(BIN)/ github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl gotest.tools/gotestsum
+tools: ## Build the Go tools pinned in tools/go.mod (buildkitd, buildctl, gotestsum, ...) into bin/
+	cd tools && $(GO) build -o $(BIN)/ tool
 
 .PHONY: testbed
 testbed: tools ## Set up and start the test bed (buildkitd, registry, test images)
@@ -56,9 +71,9 @@ test-unit: tools ## Run the unit tests (no daemon needed)
 	$(BIN)/gotestsum --format testname -- -short -count=1 ./...
 
 .PHONY: test-integration
-test-integration: testbed plugin ## Run the integration tests against the test bed
+test-integration: testbed plugin frontend ## Run the integration tests against the test bed
 	set -a && source $(TESTBED)/env && set +a && \
-	  DARN_PLUGIN=$(BIN)/docker-patch DARN_REQUIRE_INTEGRATION=1 \
+	  DARN_PLUGIN=$(BIN)/docker-patch DARN_REQUIRE_INTEGRATION=1 DARN_FRONTEND_IMAGE=$(FRONTEND_IMAGE) \
 	  $(BIN)/gotestsum --format testname -- -count=1 -timeout $(INTEGRATION_TIMEOUT) ./integration/...
 
 .PHONY: golden

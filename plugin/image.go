@@ -15,12 +15,17 @@ type imageOptions struct {
 	image    string
 	report   string
 	tag      string
-	addr     string
+	suffix   string
 	push     bool
+	load     bool
 	outputs  []string
 	platform string
 	progress string
 	noCache  bool
+	// frontendImage runs darn from its frontend image through gateway.v0
+	// instead of in-process.
+	frontendImage string
+	builder       builderOptions
 }
 
 const imageExamples = `  # Patch the packages a Trivy report names and push the result as debian:12-patched
@@ -57,13 +62,16 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	cmd.SetFlagErrorFunc(flagError)
 	f := cmd.Flags()
 	f.StringVarP(&o.report, "report", "r", "", "Vulnerability report (Trivy JSON) naming the packages to upgrade")
-	f.StringVarP(&o.tag, "tag", "t", "", `Name of the patched image (default "<image tag>-patched")`)
-	f.StringVar(&o.addr, "addr", "", "BuildKit daemon address (default $BUILDKIT_HOST)")
+	f.StringVarP(&o.tag, "tag", "t", "", `Name of the patched image (default: the image's repository, tag "<tag><suffix>")`)
+	f.StringVar(&o.suffix, "suffix", "-patched", "Suffix for the default tag")
 	f.BoolVar(&o.push, "push", false, "Push the patched image to its registry")
+	f.BoolVar(&o.load, "load", false, "Load the patched image into the Docker daemon")
 	f.StringArrayVarP(&o.outputs, "output", "o", nil, `Export the result, BuildKit exporter syntax (e.g. "type=oci,dest=image.tar")`)
 	f.StringVar(&o.platform, "platform", "", "Platform to patch (default: the builder's own)")
 	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, plain, tty, quiet, rawjson")
 	f.BoolVar(&o.noCache, "no-cache", false, "Do not use the build cache for the upgrade")
+	f.StringVar(&o.frontendImage, "frontend", "", "Run darn from this frontend image (gateway.v0) instead of in-process")
+	addBuilderFlags(f, &o.builder)
 	return cmd
 }
 
@@ -78,6 +86,9 @@ func (o *imageOptions) validate() error {
 	if o.push && len(o.outputs) > 0 {
 		return usageError{fmt.Errorf("--push and --output cannot be combined: add push=true to a type=image output instead")}
 	}
+	if err := o.builder.validate(); err != nil {
+		return usageError{err}
+	}
 	switch o.progress {
 	case "auto", "plain", "tty", "quiet", "rawjson":
 	default:
@@ -87,7 +98,7 @@ func (o *imageOptions) validate() error {
 		return usageError{fmt.Errorf("invalid image reference %q: %w", o.image, err)}
 	}
 	if o.tag == "" {
-		tag, err := defaultTag(o.image)
+		tag, err := defaultTag(o.image, o.suffix)
 		if err != nil {
 			return usageError{err}
 		}
@@ -96,10 +107,11 @@ func (o *imageOptions) validate() error {
 	return nil
 }
 
-// defaultTag names the patched image "<tag>-patched" in the image's own
-// repository. A digest-only reference has no tag to extend and gets
-// "latest-patched"; a tag next to a digest is kept.
-func defaultTag(image string) (string, error) {
+// defaultTag names the patched image "<tag><suffix>" in the image's own
+// repository; an untagged name counts as "latest". A digest-only reference
+// has no tag to extend: it becomes "sha256-<12 hex digits><suffix>", so
+// the tag still tells which image was patched.
+func defaultTag(image, suffix string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(image)
 	if err != nil {
 		return "", fmt.Errorf("invalid image reference %q: %w", image, err)
@@ -107,8 +119,10 @@ func defaultTag(image string) (string, error) {
 	tag := "latest"
 	if t, ok := named.(reference.Tagged); ok {
 		tag = t.Tag()
+	} else if d, ok := named.(reference.Digested); ok {
+		tag = d.Digest().Algorithm().String() + "-" + d.Digest().Encoded()[:12]
 	}
-	out, err := reference.WithTag(reference.TrimNamed(named), tag+"-patched")
+	out, err := reference.WithTag(reference.TrimNamed(named), tag+suffix)
 	if err != nil {
 		return "", fmt.Errorf("naming patched image: %w", err)
 	}

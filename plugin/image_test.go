@@ -16,10 +16,10 @@ func TestDefaultTag(t *testing.T) {
 		"debian":                           "debian:latest-patched",
 		"127.0.0.1:5000/team/app:1.4":      "127.0.0.1:5000/team/app:1.4-patched",
 		"ghcr.io/org/app:v1@sha256:" + hex: "ghcr.io/org/app:v1-patched",
-		"ghcr.io/org/app@sha256:" + hex:    "ghcr.io/org/app:latest-patched",
+		"ghcr.io/org/app@sha256:" + hex:    "ghcr.io/org/app:sha256-0123456789ab-patched",
 	}
 	for in, want := range cases {
-		got, err := defaultTag(in)
+		got, err := defaultTag(in, "-patched")
 		if err != nil || got != want {
 			t.Errorf("defaultTag(%q) = %q, %v; want %q", in, got, err, want)
 		}
@@ -27,6 +27,15 @@ func TestDefaultTag(t *testing.T) {
 }
 
 const hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestDefaultTagSuffix(t *testing.T) {
+	if got, _ := defaultTag("debian:12", ".1"); got != "debian:12.1" {
+		t.Errorf("suffix .1: got %q", got)
+	}
+	if _, err := defaultTag("debian:12", "/x"); err == nil {
+		t.Error("a suffix that makes an invalid tag must fail")
+	}
+}
 
 func TestValidate(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "r.json")
@@ -37,7 +46,7 @@ func TestValidate(t *testing.T) {
 		o       imageOptions
 		wantErr bool
 	}{
-		"ok":              {o: imageOptions{image: "debian:12", report: report, progress: "auto"}},
+		"ok":              {o: imageOptions{image: "debian:12", report: report, progress: "auto", suffix: "-patched"}},
 		"no report":       {o: imageOptions{image: "debian:12", progress: "auto"}, wantErr: true},
 		"missing report":  {o: imageOptions{image: "debian:12", report: report + ".nope", progress: "auto"}, wantErr: true},
 		"push and output": {o: imageOptions{image: "debian:12", report: report, progress: "auto", push: true, outputs: []string{"type=local,dest=x"}}, wantErr: true},

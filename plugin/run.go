@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
@@ -19,30 +18,33 @@ import (
 	"github.com/darn-dev/darn/frontend"
 )
 
-// errNoBuilder says how to name a BuildKit daemon.
-var errNoBuilder = errors.New("no BuildKit daemon: pass --addr ADDR or set BUILDKIT_HOST (e.g. unix:///run/buildkit/buildkitd.sock)")
-
-// runImage patches one image: it runs darn's frontend in-process against
-// the daemon, exports the result and prints what changed.
+// runImage patches one image: it runs darn's frontend (in-process, or its
+// image through gateway.v0) on the chosen builder, exports the result and
+// prints what changed.
 func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error {
-	addr := o.addr
-	if addr == "" {
-		addr = os.Getenv("BUILDKIT_HOST")
-	}
-	if addr == "" {
-		return errNoBuilder
-	}
-	c, err := client.New(ctx, addr)
+	c, info, err := connectBuilder(ctx, dockerCLI, o.builder, os.Getenv)
 	if err != nil {
-		return fmt.Errorf("connecting to BuildKit at %s: %w", addr, err)
+		return err
 	}
 	defer c.Close()
-
+	if o.progress != "quiet" && o.progress != "rawjson" {
+		fmt.Fprintf(dockerCLI.Err(), "using builder %s\n", info)
+	}
 	solveOpt, err := o.solveOpt(dockerCLI)
 	if err != nil {
 		return err
 	}
-	summary, err := solve(ctx, c, solveOpt, progressui.DisplayMode(o.progress), dockerCLI)
+	var load *dockerLoad
+	if o.load {
+		load = startLoad(ctx, dockerCLI)
+		solveOpt.Exports = append(solveOpt.Exports, load.export(o.tag))
+	}
+	summary, err := o.solve(ctx, c, solveOpt, dockerCLI)
+	if load != nil {
+		if lerr := load.wait(err); err == nil {
+			err = lerr
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -91,15 +93,19 @@ func (o imageOptions) frontendAttrs(reportFile string) map[string]string {
 	return attrs
 }
 
-// exports turns --push/--output into BuildKit exports. Without either, the
-// image is kept in the builder's image store under the tag.
+// exports turns --push/--output into BuildKit exports. Without either (and
+// without --load), the image is kept in the builder's image store under
+// the tag.
 func (o imageOptions) exports() ([]client.ExportEntry, error) {
-	if len(o.outputs) == 0 {
+	if len(o.outputs) == 0 && (o.push || !o.load) {
 		attrs := map[string]string{"name": o.tag}
 		if o.push {
 			attrs["push"] = "true"
 		}
 		return []client.ExportEntry{{Type: client.ExporterImage, Attrs: attrs}}, nil
+	}
+	if len(o.outputs) == 0 {
+		return nil, nil
 	}
 	entries, err := build.ParseOutput(o.outputs)
 	if err != nil {
@@ -116,12 +122,41 @@ func (o imageOptions) exports() ([]client.ExportEntry, error) {
 	return entries, nil
 }
 
-// solve runs darn's frontend in-process and shows BuildKit's own progress
-// display. It returns the frontend's summary metadata.
-func solve(ctx context.Context, c *client.Client, opt client.SolveOpt, mode progressui.DisplayMode, dockerCLI command.Cli) ([]byte, error) {
-	display, err := progressui.NewDisplay(dockerCLI.Err(), mode)
+// solve runs darn and shows BuildKit's own progress display. It returns
+// the frontend's summary.
+func (o imageOptions) solve(ctx context.Context, c *client.Client, opt client.SolveOpt, dockerCLI command.Cli) ([]byte, error) {
+	display, err := progressui.NewDisplay(dockerCLI.Err(), progressui.DisplayMode(o.progress))
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--progress: %w", err)}
+	}
+	var summary []byte
+	ch := make(chan *client.SolveStatus)
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		var err error
+		summary, err = o.run(ctx, c, opt, ch)
+		return err
+	})
+	eg.Go(func() error {
+		// The display drains the channel until the build closes it.
+		_, err := display.UpdateFrom(context.WithoutCancel(ctx), ch)
+		return err
+	})
+	return summary, eg.Wait()
+}
+
+// run runs darn's frontend in-process through client.Build, or its image
+// through gateway.v0 when --frontend names one. BuildKit hands the
+// frontend's "frontend."-prefixed metadata back either way.
+func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.SolveOpt, ch chan *client.SolveStatus) ([]byte, error) {
+	if o.frontendImage != "" {
+		opt.Frontend = "gateway.v0"
+		opt.FrontendAttrs["source"] = o.frontendImage
+		resp, err := c.Solve(ctx, nil, opt, ch)
+		if err != nil {
+			return nil, err
+		}
+		return []byte(resp.ExporterResponse[frontend.MetadataSummaryKey]), nil
 	}
 	var summary []byte
 	buildFunc := func(ctx context.Context, gc gwclient.Client) (*gwclient.Result, error) {
@@ -131,16 +166,6 @@ func solve(ctx context.Context, c *client.Client, opt client.SolveOpt, mode prog
 		}
 		return res, err
 	}
-	ch := make(chan *client.SolveStatus)
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error {
-		_, err := c.Build(ctx, opt, "docker-patch", buildFunc, ch)
-		return err
-	})
-	eg.Go(func() error {
-		// The display drains the channel until the build closes it.
-		_, err := display.UpdateFrom(context.WithoutCancel(ctx), ch)
-		return err
-	})
-	return summary, eg.Wait()
+	_, err := c.Build(ctx, opt, "docker-patch", buildFunc, ch)
+	return summary, err
 }

@@ -58,14 +58,20 @@ func printPlatform(w io.Writer, s frontend.Summary) {
 
 // destination says where the image was exported.
 func destination(o imageOptions) string {
-	switch {
-	case o.push:
-		return " (pushed)"
-	case len(o.outputs) > 0:
-		return " (exported: " + strings.Join(o.outputs, "; ") + ")"
-	default:
-		return " (kept in the builder; use --push or --output to export it)"
+	var where []string
+	if o.push {
+		where = append(where, "pushed")
 	}
+	if o.load {
+		where = append(where, "loaded into the Docker daemon")
+	}
+	if len(o.outputs) > 0 {
+		where = append(where, "exported: "+strings.Join(o.outputs, "; "))
+	}
+	if len(where) == 0 {
+		return " (kept in the builder; use --push, --load or --output to export it)"
+	}
+	return " (" + strings.Join(where, ", ") + ")"
 }
 
 // printSkipped lists, by reason, the reported packages left as they are.
