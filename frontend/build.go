@@ -24,6 +24,9 @@ var errNoReport = errors.New(`no report: pass the report's directory as the name
 // returns the patched image with its config. Subrequests (--call outline,
 // --check, --call plan) are answered without building.
 func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	if err := checkCaps(c.BuildOpts()); err != nil {
+		return nil, err
+	}
 	bc, err := dockerui.NewClient(c)
 	if err != nil {
 		return nil, fmt.Errorf("reading build options: %w", err)

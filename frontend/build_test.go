@@ -9,6 +9,9 @@ import (
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
+	apicapspb "github.com/moby/buildkit/util/apicaps/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/darn-dev/darn/distros"
@@ -192,4 +195,30 @@ func TestBuildErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A builder without the needed features gets a clear error before any
+// solve, naming what is missing.
+func TestBuildOldBuilder(t *testing.T) {
+	f := &oldBuilder{fakeClient: newFake(defaultOpts)}
+	_, err := Build(context.Background(), f)
+	var ce *CapsError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "exec.mount.cache") || len(f.solved) != 0 {
+		t.Fatalf("want a CapsError naming exec.mount.cache before any solve, got %v", err)
+	}
+}
+
+// oldBuilder reports the capabilities of a BuildKit without cache mounts.
+type oldBuilder struct{ *fakeClient }
+
+func (o *oldBuilder) BuildOpts() gwclient.BuildOpts {
+	opts := o.fakeClient.BuildOpts()
+	var caps []*apicapspb.APICap
+	for _, c := range pb.Caps.All() {
+		if c.ID != string(pb.CapExecMountCache) {
+			caps = append(caps, c)
+		}
+	}
+	opts.LLBCaps = pb.Caps.CapSet(caps)
+	return opts
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -41,7 +42,7 @@ func (f *fakeClient) BuildOpts() gwclient.BuildOpts {
 		SessionID: "fake-session",
 		Workers:   []gwclient.WorkerInfo{{Platforms: []ocispecs.Platform{{OS: "linux", Architecture: "amd64"}}}},
 		LLBCaps:   pb.Caps.CapSet(pb.Caps.All()),
-		Caps:      pb.Caps.CapSet(pb.Caps.All()),
+		Caps:      gwpb.Caps.CapSet(gwpb.Caps.All()),
 	}
 }
 
@@ -144,4 +145,10 @@ func solvedKind(d *pb.Definition) string {
 	var def llb.Definition
 	def.FromPB(d)
 	return headKind(&def)
+}
+
+// Inputs has no frontend inputs to offer: darn reads its report from a
+// named context, not an input.
+func (f *fakeClient) Inputs(context.Context) (map[string]llb.State, error) {
+	return map[string]llb.State{}, nil
 }

@@ -72,23 +72,28 @@ func testFinder(o builderOptions, env map[string]string, ctx string, d *fakeDial
 	}
 }
 
-func TestConnectOrder(t *testing.T) {
+// connectCase is one row of TestConnectOrder.
+type connectCase struct {
+	name      string
+	o         builderOptions
+	env       map[string]string
+	context   string
+	answers   map[string]string
+	wantCalls []string
+	wantInfo  builderInfo
+	wantErr   string
+	wantWarn  string
+}
+
+// connectCases are the rows of TestConnectOrder: the search order, and
+// explicit choices that fail without falling through.
+func connectCases() []connectCase {
 	const (
 		container = "buildx_buildkit_container0@" + dockerSock
 		tlsAddr   = "tcp://buildkitd.example.com:1234"
 		docker    = "docker@default"
 	)
-	cases := []struct {
-		name      string
-		o         builderOptions
-		env       map[string]string
-		context   string
-		answers   map[string]string
-		wantCalls []string
-		wantInfo  builderInfo
-		wantErr   string
-		wantWarn  string
-	}{{
+	return []connectCase{{
 		name:      "--addr",
 		o:         builderOptions{addr: "tcp://bk:1234"},
 		answers:   map[string]string{"tcp://bk:1234": "v0.34.2"},
@@ -198,36 +203,43 @@ func TestConnectOrder(t *testing.T) {
 		wantCalls: []string{container, docker},
 		wantErr:   "no BuildKit daemon answered",
 	}}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.context == "" {
-				tc.context = "default"
-			}
-			d := &fakeDialer{answers: tc.answers}
-			var warn bytes.Buffer
-			c, info, err := testFinder(tc.o, tc.env, tc.context, d, &warn).find(context.Background())
-			if c != nil {
-				defer c.Close()
-			}
-			if got := d.calls(); !reflect.DeepEqual(got, append([]string{}, tc.wantCalls...)) {
-				t.Errorf("dialed %q, want %q", got, tc.wantCalls)
-			}
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if info != tc.wantInfo {
-				t.Errorf("info = %+v, want %+v", info, tc.wantInfo)
-			}
-			if warn.String() != tc.wantWarn {
-				t.Errorf("warnings:\n%s\nwant:\n%s", warn.String(), tc.wantWarn)
-			}
-		})
+}
+
+func TestConnectOrder(t *testing.T) {
+	for _, tc := range connectCases() {
+		t.Run(tc.name, func(t *testing.T) { checkConnect(t, tc) })
+	}
+}
+
+// checkConnect runs one connectCase.
+func checkConnect(t *testing.T, tc connectCase) {
+	t.Helper()
+	if tc.context == "" {
+		tc.context = "default"
+	}
+	d := &fakeDialer{answers: tc.answers}
+	var warn bytes.Buffer
+	c, info, err := testFinder(tc.o, tc.env, tc.context, d, &warn).find(context.Background())
+	if c != nil {
+		defer c.Close()
+	}
+	if got := d.calls(); !reflect.DeepEqual(got, append([]string{}, tc.wantCalls...)) {
+		t.Errorf("dialed %q, want %q", got, tc.wantCalls)
+	}
+	if tc.wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info != tc.wantInfo {
+		t.Errorf("info = %+v, want %+v", info, tc.wantInfo)
+	}
+	if warn.String() != tc.wantWarn {
+		t.Errorf("warnings:\n%s\nwant:\n%s", warn.String(), tc.wantWarn)
 	}
 }
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# down.sh stops the processes integration/testbed/up.sh started (buildkitd
-# and the registry), identified by their pidfiles in .testbed/ and killed
-# only if the pid's command line still names our binary and state paths.
-# Caches (rootfs tarball, registry storage) are kept.
+# down.sh stops the processes integration/testbed/up.sh started (dockerd and
+# the containerd it spawned, buildkitd, the registry), identified by their
+# pidfiles in .testbed/ and killed only if the pid's command line still names
+# our binary and state paths. Caches (rootfs tarball, registry storage) are
+# kept, and so are the docker-buildx plugin and the buildx builder (a stopped
+# bed's builder just cannot connect until up.sh runs again).
 #
-#   down.sh          stop the daemons, keep .testbed/ (buildkit cache, logs)
-#   down.sh --purge  also delete .testbed/
+#   down.sh          stop the daemons, keep .testbed/ (buildkit and docker
+#                    storage, logs)
+#   down.sh --purge  also delete .testbed/ and the bed's buildx builder
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -23,12 +26,18 @@ exec 9>"$STATE/lock"
 flock -w 600 9 || die "another up.sh/down.sh holds $STATE/lock"
 
 rm -f "$STATE/env"
+stop_dockerd
 stop_pidfile buildkitd "$BUILDKITD_PIDFILE" "$BUILDKITD_BIN" "$BUILDKITD_SOCK"
 rm -f "$BUILDKITD_SOCK" "$STATE/buildkitd.exec-ok"
 unmount_stale_buildkit_mounts
 stop_pidfile registry "$REGISTRY_PIDFILE" "$REGISTRY_BIN" "$REGISTRY_CONFIG"
 
 if [[ -n $purge ]]; then
+	# Remove the builder only while it still points at this bed.
+	if command -v docker >/dev/null &&
+		[[ $(docker buildx inspect "$BUILDX_BUILDER" 2>/dev/null | awk '$1 == "Endpoint:" { print $2; exit }') == "$BUILDKIT_ADDR" ]]; then
+		docker buildx rm "$BUILDX_BUILDER" >&2 || true
+	fi
 	exec 9>&-
 	log "removing $STATE"
 	safe_rm_tree "$STATE"

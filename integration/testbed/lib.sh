@@ -25,6 +25,30 @@ BUILDKITD_BIN="$ROOT/bin/buildkitd"
 BUILDCTL_BIN="$ROOT/bin/buildctl"
 BUILDKIT_ADDR="unix://$BUILDKITD_SOCK"
 
+# buildx (bin/buildx from tools/go.mod) doubles as the Docker CLI plugin; the
+# bed registers a `remote` builder on its buildkitd under BUILDX_BUILDER.
+BUILDX_BIN="$ROOT/bin/buildx"
+BUILDX_PLUGIN="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-buildx"
+BUILDX_BUILDER="${DARN_BUILDX_BUILDER:-darn-testbed}"
+
+# A Docker Engine (Debian's docker.io, 20.10 on bookworm) of our own: its own
+# data and exec roots, socket and config; it spawns its own containerd, whose
+# socket, state and pidfile end up below DOCKERD_EXEC/containerd.
+DOCKERD_ENABLED="${DARN_TESTBED_DOCKERD:-1}"
+DOCKERD_BIN=/usr/sbin/dockerd
+# tini -s runs dockerd as a child subreaper: containerd shims are orphaned
+# when a container exits, and this VM's pid 1 does not reap them.
+TINI_BIN=/usr/bin/tini
+DOCKERD_DIR="$STATE/docker"
+DOCKERD_ROOT="$DOCKERD_DIR/root"
+DOCKERD_EXEC="$DOCKERD_DIR/exec"
+DOCKERD_CONFIG="$DOCKERD_DIR/daemon.json"
+DOCKERD_PIDFILE="$STATE/dockerd.pid" # tini's pid when it runs under tini
+DOCKERD_LOG="$STATE/dockerd.log"
+DOCKERD_SOCK="$STATE/docker.sock"
+DOCKER_ADDR="unix://$DOCKERD_SOCK"
+CONTAINERD_SOCK="$DOCKERD_EXEC/containerd/containerd.sock"
+
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() { printf 'testbed: error: %s\n' "$*" >&2; exit 1; }
 
@@ -49,7 +73,7 @@ pid_matches() {
 	pid=$(<"$pidfile")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	[[ -r /proc/$pid/cmdline ]] || return 1
-	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
 	for w in "$@"; do
 		[[ $cmdline == *"$w"* ]] || return 1
 	done
@@ -248,4 +272,62 @@ unmount_stale_buildkit_mounts() {
 			if (index(mp "/", r) == 1 || (mp ~ "^/tmp/buildkit-mount" && index(super, r) > 0)) print mp
 		}' /proc/self/mountinfo | sort -r)
 	((n == 0)) || log "buildkitd: unmounted $n stale mounts left by a killed daemon"
+}
+
+# unmount_below DIR lazily unmounts everything mounted below DIR (deepest
+# first) and prints how many it unmounted.
+unmount_below() {
+	local m n=0
+	while read -r m; do
+		umount -l -- "$m" 2>/dev/null && n=$((n + 1))
+	done < <(awk -v d="$1/" 'index($5 "/", d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+	echo "$n"
+}
+
+# dockerd_ready succeeds when our dockerd answers its API.
+dockerd_ready() {
+	[[ $(curl -sS --max-time 5 --unix-socket "$DOCKERD_SOCK" http://docker/_ping 2>/dev/null) == OK ]]
+}
+
+# stop_procs_matching NAME WORD... sends SIGTERM (SIGKILL after 5s) to every
+# process whose command line contains every WORD. Used only with words that
+# name our own state paths (containerd shims carry our containerd's socket).
+stop_procs_matching() {
+	local name=$1 f pid pids=() cmdline w i
+	shift
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		cmdline=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+		[[ -n $cmdline ]] || continue
+		for w in "$@"; do
+			[[ $cmdline == *"$w"* ]] || continue 2
+		done
+		pids+=("$pid")
+	done
+	((${#pids[@]})) || return 0
+	log "$name: stopping leftover pids ${pids[*]}"
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "${pids[@]}" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
+# stop_dockerd stops our dockerd; then whatever a killed dockerd may have left
+# behind: its containerd, containerd shims and mounts below DOCKERD_DIR.
+stop_dockerd() {
+	local n
+	stop_pidfile dockerd "$DOCKERD_PIDFILE" "$DOCKERD_BIN" "$DOCKERD_CONFIG"
+	# dockerd's own pidfile, in case tini was killed but dockerd was not.
+	stop_pidfile dockerd "$DOCKERD_EXEC/dockerd.pid" "$DOCKERD_BIN" "$DOCKERD_CONFIG"
+	# dockerd stops the containerd it spawned, unless it was killed.
+	stop_pidfile containerd "$DOCKERD_EXEC/containerd/containerd.pid" containerd "$DOCKERD_EXEC/containerd/containerd.toml"
+	stop_procs_matching containerd-shim containerd-shim "$CONTAINERD_SOCK"
+	if [[ -d $DOCKERD_DIR ]]; then
+		n=$(unmount_below "$DOCKERD_DIR")
+		((n == 0)) || log "dockerd: unmounted $n stale mounts below $DOCKERD_DIR"
+	fi
+	rm -f "$DOCKERD_SOCK" "$DOCKERD_EXEC/dockerd.pid" "$STATE/dockerd.check-ok"
 }

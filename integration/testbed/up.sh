@@ -4,7 +4,11 @@
 #   - a buildkitd (oci/runc worker) on a unix socket, trusting that registry,
 #   - the test images darn-test/debian:bookworm and :bookworm-plain, built
 #     from a cached debootstrap rootfs whose apt sources point at this
-#     machine's Debian mirrors and which is deliberately not upgraded.
+#     machine's Debian mirrors and which is deliberately not upgraded,
+#   - bin/buildx (tools/go.mod) installed as the docker-buildx CLI plugin, and
+#     a buildx builder "darn-testbed" (remote driver) on that buildkitd,
+#   - a Docker Engine of its own (Debian's docker.io, 20.10 on bookworm) on a
+#     unix socket, with its own data/exec roots and its own containerd.
 # It is idempotent: a rerun reuses live daemons and images already pushed.
 #
 # Per-clone state lives in $ROOT/.testbed; caches that a fresh clone on the
@@ -13,7 +17,10 @@
 #
 # Environment knobs: DARN_TESTBED_CACHE, DARN_TESTBED_SUITE (bookworm),
 # DARN_TESTBED_SNAPSHOTTER (auto), DARN_DEBIAN_MIRROR and
-# DARN_DEBIAN_SECURITY_MIRROR (default: read from /etc/apt/sources.list.d).
+# DARN_DEBIAN_SECURITY_MIRROR (default: read from /etc/apt/sources.list.d),
+# DARN_BUILDX_BUILDER (darn-testbed), DARN_TESTBED_DOCKERD (1; 0 = no
+# docker.io and no dockerd), DOCKER_CONFIG (where the buildx plugin and
+# builder go; default ~/.docker).
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -23,6 +30,10 @@ APT_PACKAGES=(
 	runc debootstrap debian-archive-keyring docker-registry skopeo jq
 	ca-certificates curl iproute2 util-linux tar gzip
 )
+# docker.io brings dockerd, containerd and tini; runc is already listed. Its
+# /usr/bin/docker (a 20.10 client) comes after /usr/local/bin on the usual
+# PATH, so a newer CLI installed there keeps winning.
+[[ $DOCKERD_ENABLED == 0 ]] || APT_PACKAGES+=(docker.io)
 TEST_REPO=darn-test/debian
 TEST_TAG=$SUITE
 DEMO_TAG=$SUITE-plain
@@ -37,7 +48,7 @@ on_exit() {
 trap on_exit EXIT
 
 ensure_apt_packages() {
-	local p installed missing=()
+	local p installed missing=() t0
 	# One dpkg-query for all (it is slow to start); unknown names are absent.
 	installed=" $(dpkg-query -W -f='${Package}=${db:Status-Status} ' "${APT_PACKAGES[@]}" 2>/dev/null || true)"
 	for p in "${APT_PACKAGES[@]}"; do
@@ -45,6 +56,7 @@ ensure_apt_packages() {
 	done
 	((${#missing[@]})) || return 0
 	log "installing apt packages: ${missing[*]}"
+	t0=$(now_ms)
 	# Keep maintainer scripts from starting services (docker-registry's init
 	# script would start a registry with htpasswd auth on *:5000). We never
 	# use that service; the bed runs its own registry.
@@ -59,6 +71,13 @@ ensure_apt_packages() {
 		rm -f "$policy_rc_guard"
 		policy_rc_guard=
 	fi
+	log "installed apt packages in $(elapsed "$t0")"
+}
+
+# elapsed T0 prints the time since T0 (from now_ms) as seconds, e.g. 1.2s.
+elapsed() {
+	local ms=$(($(now_ms) - $1))
+	printf '%d.%ds' $((ms / 1000)) $((ms % 1000 / 100))
 }
 
 # note_system_registry mentions a running Debian docker-registry service
@@ -75,19 +94,25 @@ note_system_registry() {
 	fi
 }
 
-ensure_buildkit_binaries() {
-	local b stale=
-	for b in "$BUILDKITD_BIN" "$BUILDCTL_BIN"; do
+# ensure_tool_binaries builds bin/buildkitd, bin/buildctl and bin/buildx
+# from tools/go.mod when one is missing or older than tools/go.{mod,sum}.
+ensure_tool_binaries() {
+	local b stale='' t0
+	local bins=("$BUILDKITD_BIN" "$BUILDCTL_BIN" "$BUILDX_BIN")
+	for b in "${bins[@]}"; do
 		if [[ ! -x $b || $ROOT/tools/go.mod -nt $b || $ROOT/tools/go.sum -nt $b ]]; then
 			stale=1
 		fi
 	done
 	[[ -n $stale ]] || return 0
-	command -v go >/dev/null || die "go is not on PATH; it is needed to build bin/buildkitd and bin/buildctl"
-	log "building bin/buildkitd and bin/buildctl from tools/go.mod"
-	(cd "$ROOT/tools" && go build -o ../bin/ github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
+	command -v go >/dev/null || die "go is not on PATH; it is needed to build bin/buildkitd, bin/buildctl and bin/buildx"
+	log "building bin/buildkitd, bin/buildctl and bin/buildx from tools/go.mod"
+	t0=$(now_ms)
+	(cd "$ROOT/tools" && go build -o ../bin/ github.com/moby/buildkit/cmd/buildkitd \
+		github.com/moby/buildkit/cmd/buildctl github.com/docker/buildx/cmd/buildx)
 	# go build may leave an identical binary untouched; the mtime is our stamp.
-	touch "$BUILDKITD_BIN" "$BUILDCTL_BIN"
+	touch "${bins[@]}"
+	log "built the tools in $(elapsed "$t0")"
 }
 
 discover_mirrors() {
@@ -335,6 +360,174 @@ check_exec() {
 	log "buildkitd: $(grep -m1 -Eo '^#[0-9]+ [0-9.]+ exec ok: .*' "$logfile" | cut -d' ' -f3-)"
 }
 
+# ensure_docker_cli sets DOCKER_CLI to the docker client on PATH, and warns
+# when docker.io's /usr/bin/docker (20.10) shadows a newer /usr/local/bin one.
+ensure_docker_cli() {
+	DOCKER_CLI=$(type -P docker || true)
+	[[ -n $DOCKER_CLI ]] || die "no docker CLI on PATH (it runs the buildx plugin; docker.io provides one)"
+	if [[ -x /usr/local/bin/docker && $DOCKER_CLI != /usr/local/bin/docker ]]; then
+		log "warning: $DOCKER_CLI shadows /usr/local/bin/docker; put /usr/local/bin first in PATH"
+	fi
+}
+
+# ensure_buildx_plugin installs bin/buildx as the docker-buildx CLI plugin
+# when the installed one differs, and checks the CLI runs it.
+ensure_buildx_plugin() {
+	local tmp out key
+	if ! cmp -s "$BUILDX_BIN" "$BUILDX_PLUGIN"; then
+		mkdir -p "$(dirname "$BUILDX_PLUGIN")"
+		# A dot name is never taken for a plugin; rename is atomic.
+		tmp=$(mktemp "$(dirname "$BUILDX_PLUGIN")/.docker-buildx.XXXXXX")
+		cp "$BUILDX_BIN" "$tmp"
+		chmod 755 "$tmp"
+		mv -f "$tmp" "$BUILDX_PLUGIN"
+		log "buildx: installed bin/buildx as $BUILDX_PLUGIN"
+	fi
+	key="$(stat -L -c '%n:%i:%s:%Y' "$DOCKER_CLI" "$BUILDX_PLUGIN" | tr '\n' ' ')"
+	[[ $(cat "$STATE/buildx.ok" 2>/dev/null) == "$key" ]] && return 0
+	out=$("$DOCKER_CLI" buildx version 2>&1) || die "buildx: '$DOCKER_CLI buildx version' failed: $out"
+	echo "$key" >"$STATE/buildx.ok"
+	log "buildx: $DOCKER_CLI buildx version: $out"
+}
+
+# ensure_buildx_builder makes BUILDX_BUILDER a remote-driver builder on our
+# buildkitd, recreating it if it points elsewhere. It never selects it (no
+# --use): tests name it explicitly.
+ensure_buildx_builder() {
+	local info driver endpoint
+	info=$("$DOCKER_CLI" buildx inspect "$BUILDX_BUILDER" 2>/dev/null || true)
+	driver=$(awk '$1 == "Driver:" { print $2; exit }' <<<"$info")
+	endpoint=$(awk '$1 == "Endpoint:" { print $2; exit }' <<<"$info")
+	[[ $driver == remote && $endpoint == "$BUILDKIT_ADDR" ]] && return 0
+	if [[ -n $info ]]; then
+		log "buildx: builder $BUILDX_BUILDER is ${driver:-?} at ${endpoint:-?}; recreating it"
+		"$DOCKER_CLI" buildx rm "$BUILDX_BUILDER" >&2 || die "buildx: cannot remove builder $BUILDX_BUILDER"
+	fi
+	"$DOCKER_CLI" buildx create --name "$BUILDX_BUILDER" --driver remote "$BUILDKIT_ADDR" >/dev/null ||
+		die "buildx: cannot create builder $BUILDX_BUILDER"
+	rm -f "$STATE/buildx-builder.ok"
+	log "buildx: created builder $BUILDX_BUILDER (remote driver, $BUILDKIT_ADDR)"
+}
+
+# check_buildx_builder bootstraps the builder and builds through it once per
+# buildkitd process.
+check_buildx_builder() {
+	local key dir="$STATE/buildx-check" logfile="$STATE/buildx-check.log" ver
+	key="$(<"$BUILDKITD_PIDFILE") $BUILDX_BUILDER $BUILDKIT_ADDR $TEST_IMAGE"
+	[[ $(cat "$STATE/buildx-builder.ok" 2>/dev/null) == "$key" ]] && return 0
+	mkdir -p "$dir"
+	printf 'FROM %s\nRUN true\n' "$TEST_IMAGE" >"$dir/Dockerfile"
+	if ! {
+		"$DOCKER_CLI" buildx inspect --bootstrap "$BUILDX_BUILDER" &&
+			"$DOCKER_CLI" buildx build --builder "$BUILDX_BUILDER" --progress plain --no-cache \
+				--output type=cacheonly "$dir"
+	} >"$logfile" 2>&1; then
+		log_tail "$logfile" 40
+		die "buildx: builder $BUILDX_BUILDER does not build (log: $logfile)"
+	fi
+	ver=$(awk '$1 == "BuildKit" && $2 == "version:" { print $3; exit }' "$logfile")
+	echo "$key" >"$STATE/buildx-builder.ok"
+	log "buildx: builder $BUILDX_BUILDER bootstrapped (BuildKit ${ver:-?}) and built FROM $TEST_IMAGE"
+}
+
+# dockerd_binstamp identifies the dockerd and containerd binaries a daemon
+# runs, so an upgraded docker.io or containerd package restarts it.
+dockerd_binstamp() {
+	stat -L -c '%n:%i:%s:%Y' "$DOCKERD_BIN" "$(type -P containerd || echo /usr/bin/containerd)" 2>/dev/null | tr '\n' ' '
+}
+
+dockerd_summary() {
+	curl -sS --max-time 5 --unix-socket "$DOCKERD_SOCK" http://docker/info 2>/dev/null |
+		jq -r '"Docker \(.ServerVersion), \(.Driver) storage, cgroup v\(.CgroupVersion) \(.CgroupDriver)"' 2>/dev/null || true
+}
+
+# ensure_dockerd runs our own dockerd from docker.io. Without --containerd it
+# spawns a containerd whose socket, state and pidfile live in
+# DOCKERD_EXEC/containerd and whose content lives in DOCKERD_ROOT/containerd.
+# --bridge=none and --iptables=false keep it off the host's network config:
+# containers and build steps need --network none or host.
+ensure_dockerd() {
+	local newconf="$DOCKERD_CONFIG.new" stamp="$STATE/dockerd.binstamp" binstamp why='' t0 tini=()
+	# containerd's sockets (…/containerd.sock.ttrpc) must fit in sun_path.
+	((${#CONTAINERD_SOCK} < 100)) || die "socket path $CONTAINERD_SOCK.ttrpc is too long for a unix socket; use a shorter checkout path"
+	[[ -x $DOCKERD_BIN ]] || die "$DOCKERD_BIN not found (apt package docker.io)"
+	mkdir -p "$DOCKERD_ROOT" "$DOCKERD_EXEC"
+	render "$TESTBED_DIR/dockerd.json.in" "$newconf" DATA_ROOT="$DOCKERD_ROOT" EXEC_ROOT="$DOCKERD_EXEC" \
+		DOCKER_ADDR="$DOCKER_ADDR" REGISTRY="127.0.0.1:$REGISTRY_PORT"
+	binstamp=$(dockerd_binstamp)
+	if pid_matches "$DOCKERD_PIDFILE" "$DOCKERD_BIN" "$DOCKERD_CONFIG"; then
+		if ! cmp -s "$newconf" "$DOCKERD_CONFIG"; then
+			why="config changed (registry port?)"
+		elif [[ $(cat "$stamp" 2>/dev/null) != "$binstamp" ]]; then
+			why="dockerd or containerd was upgraded"
+		elif ! wait_until 15 "$DOCKERD_PIDFILE" dockerd_ready; then
+			why="it does not answer on $DOCKER_ADDR"
+		fi
+		if [[ -z $why ]]; then
+			rm -f "$newconf"
+			log "dockerd: reusing pid $(<"$DOCKERD_PIDFILE") at $DOCKER_ADDR"
+			return 0
+		fi
+		log "dockerd: restarting: $why"
+	fi
+	stop_dockerd
+	mv "$newconf" "$DOCKERD_CONFIG"
+	echo "$binstamp" >"$stamp"
+	t0=$(now_ms)
+	if [[ -x $TINI_BIN ]]; then
+		tini=("$TINI_BIN" -s --)
+	else
+		log "dockerd: $TINI_BIN not found; exited containers will leave zombie shims"
+	fi
+	# runc, containerd and docker-init are looked up on PATH.
+	PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" start_daemon "$DOCKERD_PIDFILE" "$DOCKERD_LOG" \
+		"${tini[@]}" "$DOCKERD_BIN" --config-file "$DOCKERD_CONFIG"
+	wait_for 60 "$DOCKERD_PIDFILE" "$DOCKERD_LOG" dockerd dockerd_ready
+	pid_matches "$DOCKERD_PIDFILE" "$DOCKERD_BIN" "$DOCKERD_CONFIG" || die "dockerd: pidfile does not name the daemon"
+	log "dockerd: started pid $(<"$DOCKERD_PIDFILE") at $DOCKER_ADDR in $(elapsed "$t0") ($(dockerd_summary))"
+}
+
+# dockerd_checks DOCKER... pulls the test image with the docker command
+# DOCKER..., runs it and builds FROM it. The image's entrypoint is /bin/sh -c.
+# `docker build` runs buildx's default (docker driver) builder on -H's daemon;
+# a build step's default network would be the bridge we disabled.
+dockerd_checks() {
+	local rc=0
+	"$@" pull "$TEST_IMAGE" || return
+	"$@" run --rm --network none "$TEST_IMAGE" /bin/true || return
+	# shellcheck disable=SC2016 # expanded by the container's shell
+	"$@" run --rm --network none "$TEST_IMAGE" 'echo "exec ok: debian $(cat /etc/debian_version)"; exit 7' || rc=$?
+	((rc == 7)) || { echo "expected exit status 7 from the container, got $rc"; return 1; }
+	env -u BUILDX_BUILDER DOCKER_BUILDKIT=1 "$@" build --network host --no-cache \
+		--progress plain -t darn-testbed/dockerd-check "$STATE/dockerd-check"
+}
+
+# check_dockerd proves once per dockerd process that it pulls from the bed's
+# registry, runs a container and builds with its built-in BuildKit.
+check_dockerd() {
+	local pid dir="$STATE/dockerd-check" logfile="$STATE/dockerd-check.log" upgrade bk t0 ok
+	local docker=("$DOCKER_CLI" -H "$DOCKER_ADDR")
+	pid=$(<"$DOCKERD_PIDFILE")
+	[[ $(cat "$STATE/dockerd.check-ok" 2>/dev/null) == "$pid $TEST_IMAGE" ]] && return 0
+	t0=$(now_ms)
+	mkdir -p "$dir"
+	printf 'FROM %s\nRUN true\n' "$TEST_IMAGE" >"$dir/Dockerfile"
+	if ! dockerd_checks "${docker[@]}" >"$logfile" 2>&1; then
+		log_tail "$logfile" 40
+		log_tail "$DOCKERD_LOG" 20
+		die "dockerd: pull/run/build check failed (log: $logfile)"
+	fi
+	# BuildKit's gRPC API is behind POST /grpc, upgraded to h2c.
+	upgrade=$(curl -sS -i --max-time 1 --unix-socket "$DOCKERD_SOCK" -X POST \
+		-H 'Connection: Upgrade' -H 'Upgrade: h2c' http://docker/grpc 2>/dev/null | head -n1 | tr -d '\r' || true)
+	[[ $upgrade == *" 101 "* ]] || die "dockerd: POST /grpc was not upgraded to h2c (got: ${upgrade:-nothing})"
+	ok=$(grep -m1 -Eo '^exec ok: .*' "$logfile" || true)
+	bk=$(env -u BUILDX_BUILDER "${docker[@]}" buildx inspect default 2>/dev/null |
+		awk '$1 == "BuildKit" && $2 == "version:" { print $3; exit }' || true)
+	echo "$pid $TEST_IMAGE" >"$STATE/dockerd.check-ok"
+	log "dockerd: pulled, ran ($ok) and built FROM $TEST_IMAGE in $(elapsed "$t0"); its BuildKit ${bk:-?} answers on /grpc"
+}
+
 write_env() {
 	local tmp="$STATE/env.tmp" kv
 	local vars=(
@@ -347,10 +540,13 @@ write_env() {
 		"DARN_TESTBED_DIR=$STATE"
 		"DARN_TESTBED_CACHE=$CACHE"
 		"DARN_BUILDCTL=$BUILDCTL_BIN"
+		"DARN_BUILDX=$BUILDX_BIN"
+		"DARN_BUILDX_BUILDER=$BUILDX_BUILDER"
 		"DARN_DEBIAN_SUITE=$SUITE"
 		"DARN_DEBIAN_MIRROR=$MIRROR"
 		"DARN_DEBIAN_SECURITY_MIRROR=$SECURITY_MIRROR"
 	)
+	[[ $DOCKERD_ENABLED == 0 ]] || vars+=("DARN_DOCKER_HOST=$DOCKER_ADDR")
 	: >"$tmp"
 	for kv in "${vars[@]}"; do
 		[[ $kv =~ ^[A-Z_]+=[^[:space:]\"\'\$\`\;\&\|]+$ ]] || die "cannot write '$kv' to the env file unquoted"
@@ -369,10 +565,18 @@ main() {
 
 	ensure_apt_packages
 	note_system_registry
-	ensure_buildkit_binaries
+	ensure_tool_binaries
+	ensure_docker_cli
+	ensure_buildx_plugin
 	discover_mirrors
 	ensure_registry
 	ensure_buildkitd
+	ensure_buildx_builder
+	if [[ $DOCKERD_ENABLED == 0 ]]; then
+		stop_dockerd
+	else
+		ensure_dockerd
+	fi
 
 	TEST_IMAGE="127.0.0.1:$REGISTRY_PORT/$TEST_REPO:$TEST_TAG"
 	DEMO_IMAGE="127.0.0.1:$REGISTRY_PORT/$TEST_REPO:$DEMO_TAG"
@@ -382,6 +586,8 @@ main() {
 	ensure_images
 	exec 8>&-
 	check_exec
+	check_buildx_builder
+	[[ $DOCKERD_ENABLED == 0 ]] || check_dockerd
 	write_env
 	rc=$(($(now_ms) - t0))
 	log "ready in $((rc / 1000)).$(printf '%03d' $((rc % 1000)) | cut -c1)s; source $STATE/env"
