@@ -124,6 +124,7 @@ func (p *patcher) install(ctx context.Context, img image, pl ocispecs.Platform, 
 		Platform:    pl,
 		Env:         proxyEnv(p.bc.BuildArgs),
 		IgnoreCache: p.bc.IsNoCache(noCacheStep),
+		Network:     p.bc.NetworkMode,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("building upgrade of %s: %w", img.Ref, err)

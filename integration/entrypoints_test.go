@@ -12,6 +12,7 @@ import (
 
 	"github.com/distribution/reference"
 
+	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/integration/testreport"
 )
 
@@ -24,6 +25,7 @@ type entryBed struct {
 	buildxBuilder string
 	reportDir     string
 	cands         []testreport.Candidate
+	rel           distros.Release
 }
 
 func newEntryBed(t *testing.T) entryBed {
@@ -37,7 +39,7 @@ func newEntryBed(t *testing.T) entryBed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.cands = cands
+	e.cands, e.rel = cands, rel
 	e.reportDir = writeReport(t, b.TestImage, rel, cands)
 	return e
 }

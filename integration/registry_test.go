@@ -25,20 +25,48 @@ type registryImage struct {
 	repoURL  string
 }
 
-const manifestAccept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+const (
+	manifestAccept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+	indexAccept    = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json"
+)
 
-// fetchImage reads an image's manifest and config from the registry.
-func fetchImage(t *testing.T, ref string) registryImage {
+// fetchIndex reads an image index from the registry.
+func fetchIndex(t *testing.T, ref string) ocispecs.Index {
+	t.Helper()
+	repoURL, tag := repoURL(t, ref)
+	req, _ := http.NewRequest(http.MethodGet, repoURL+"/manifests/"+tag, nil)
+	req.Header.Set("Accept", indexAccept)
+	body, _ := do(t, req)
+	var idx ocispecs.Index
+	if err := json.Unmarshal(body, &idx); err != nil || len(idx.Manifests) == 0 {
+		t.Fatalf("%s is not an image index: %v\n%s", ref, err, body)
+	}
+	return idx
+}
+
+// repoURL returns the registry API URL of a reference's repository and its
+// tag (or digest).
+func repoURL(t *testing.T, ref string) (string, string) {
 	t.Helper()
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := registryImage{Ref: ref, repoURL: fmt.Sprintf("http://%s/v2/%s", reference.Domain(named), reference.Path(named))}
 	tag := "latest"
 	if tg, ok := named.(reference.Tagged); ok {
 		tag = tg.Tag()
 	}
+	if d, ok := named.(reference.Digested); ok {
+		tag = d.Digest().String()
+	}
+	return fmt.Sprintf("http://%s/v2/%s", reference.Domain(named), reference.Path(named)), tag
+}
+
+// fetchImage reads an image's manifest and config from the registry.
+func fetchImage(t *testing.T, ref string) registryImage {
+	t.Helper()
+	url, tag := repoURL(t, ref)
+	img := registryImage{Ref: ref, repoURL: url}
 	req, _ := http.NewRequest(http.MethodGet, img.repoURL+"/manifests/"+tag, nil)
 	req.Header.Set("Accept", manifestAccept)
 	body, hdr := do(t, req)

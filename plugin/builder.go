@@ -201,7 +201,7 @@ type source struct {
 
 // errNotConfigured marks a step with nothing to try, such as no current
 // buildx builder: worth listing when nothing answers, not worth a warning.
-var errNotConfigured = errors.New("not configured")
+var errNotConfigured = errors.New("none chosen")
 
 // find tries the sources in order and returns the first daemon that
 // answers.
@@ -289,7 +289,7 @@ func (f builderFinder) dockerSource() source {
 		builderInfo: builderInfo{Name: f.docker.name, Driver: driverDocker, Endpoint: f.docker.host},
 		docker:      f.docker.name,
 	}
-	return source{label: "Docker daemon", targets: func() ([]builderTarget, error) {
+	return source{label: "Docker daemon of context", targets: func() ([]builderTarget, error) {
 		return []builderTarget{t}, nil
 	}}
 }
@@ -298,6 +298,9 @@ func (f builderFinder) dockerSource() source {
 // first that answers.
 func (f builderFinder) try(ctx context.Context, s source) (*client.Client, builderInfo, error) {
 	targets, err := s.targets()
+	if err == nil && len(targets) == 0 {
+		err = errors.New("nothing to dial")
+	}
 	if err != nil {
 		return nil, builderInfo{}, fmt.Errorf("%s: %w", s.label, err)
 	}

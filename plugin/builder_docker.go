@@ -24,7 +24,7 @@ import (
 type daemonDialer struct {
 	api     func(endpoint string) (dockerclient.APIClient, error) // Docker API of a context or host
 	stderr  io.Writer                                             // stderr of "buildctl dial-stdio"
-	timeout time.Duration                                         // how long a daemon has to answer
+	timeout time.Duration                                         // how long a daemon has to answer, from the first API call
 }
 
 // newDaemonDialer returns the dialer connectBuilder uses.
@@ -36,13 +36,20 @@ func newDaemonDialer(dockerCLI command.Cli) daemonDialer {
 	}
 }
 
-// dial opens a client to t and checks that it answers.
+// dial opens a client to t and checks that it answers in time. The
+// timeout cannot cut the client's connections short: client.New keeps no
+// context once it returns, and each connection gets its own from gRPC.
 func (d daemonDialer) dial(ctx context.Context, t builderTarget) (*client.Client, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
 	c, err := d.open(ctx, t)
 	if err != nil {
 		return nil, "", err
 	}
-	version, err := probe(ctx, c, d.timeout)
+	version, err := probe(ctx, c)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer within %s: %w", d.timeout, err)
+	}
 	if err != nil {
 		c.Close()
 		return nil, "", err
@@ -180,19 +187,14 @@ func contextEndpoint(dockerCLI command.Cli, name string) (docker.Endpoint, error
 	return ep, nil
 }
 
-// probe checks that the daemon answers a cheap call in time and returns
-// its BuildKit version. The BuildKit inside Docker before 23.0 lacks the
-// Info call; that it lists its workers is answer enough.
-func probe(ctx context.Context, c *client.Client, timeout time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// probe makes a cheap call and returns the daemon's BuildKit version. The
+// BuildKit inside Docker before 23.0 lacks the Info call; that it lists
+// its workers is answer enough.
+func probe(ctx context.Context, c *client.Client) (string, error) {
 	info, err := c.Info(ctx)
 	if status.Code(err) == codes.Unimplemented {
 		_, err = c.ListWorkers(ctx)
 		info = &client.Info{}
-	}
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return "", fmt.Errorf("no answer within %s: %w", timeout, err)
 	}
 	if err != nil {
 		return "", err

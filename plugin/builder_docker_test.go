@@ -133,6 +133,37 @@ func TestProbeNoDaemon(t *testing.T) {
 	}
 }
 
+func TestProbeTimeout(t *testing.T) {
+	// A daemon that accepts connections and never speaks.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var conns []net.Conn
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				for _, c := range conns {
+					c.Close()
+				}
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	d := daemonDialer{timeout: 200 * time.Millisecond}
+	start := time.Now()
+	_, _, err = d.dial(context.Background(), builderTarget{builderInfo: builderInfo{Driver: driverRemote, Endpoint: "tcp://" + l.Addr().String()}})
+	if err == nil || !strings.Contains(err.Error(), "no answer within 200ms") {
+		t.Errorf("silent daemon: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("gave up after %s, want about 200ms", elapsed)
+	}
+}
+
 // testbedSocket returns the test bed's buildkitd socket, or skips.
 func testbedSocket(t *testing.T) (addr, path string) {
 	t.Helper()

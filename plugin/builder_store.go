@@ -193,7 +193,7 @@ func (f builderFinder) currentTargets() ([]builderTarget, error) {
 		return nil, err
 	}
 	if name == "" {
-		return nil, fmt.Errorf("none chosen for docker context %q: %w", f.docker.name, errNotConfigured)
+		return nil, fmt.Errorf("%w for docker context %q", errNotConfigured, f.docker.name)
 	}
 	ng, err := f.store.nodeGroup(name)
 	if err != nil {

@@ -259,8 +259,8 @@ func TestNoBuilderErrorText(t *testing.T) {
 	d := &fakeDialer{}
 	_, _, err := testFinder(builderOptions{}, nil, "other", d, io.Discard).find(context.Background())
 	want := `no BuildKit daemon answered; tried, in order:
-  - current buildx builder: none chosen for docker context "other": not configured
-  - Docker daemon "other" (docker driver, tcp://10.0.0.5:2376): dialing docker@other: connection refused
+  - current buildx builder: none chosen for docker context "other"
+  - Docker daemon of context "other" (docker driver, tcp://10.0.0.5:2376): dialing docker@other: connection refused
 pass --addr (e.g. tcp://buildkitd:1234 or unix:///run/buildkit/buildkitd.sock), set BUILDKIT_HOST, ` +
 		`choose a builder with --builder or BUILDX_BUILDER, or create one with "docker buildx create --use"`
 	if err == nil || err.Error() != want {

@@ -22,6 +22,7 @@ type imageOptions struct {
 	platform string
 	progress string
 	noCache  bool
+	network  string
 	// frontendImage runs darn from its frontend image through gateway.v0
 	// instead of in-process.
 	frontendImage string
@@ -70,6 +71,7 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	f.StringVar(&o.platform, "platform", "", "Platform to patch (default: the builder's own)")
 	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, plain, tty, quiet, rawjson")
 	f.BoolVar(&o.noCache, "no-cache", false, "Do not use the build cache for the upgrade")
+	f.StringVar(&o.network, "network", "default", `Network for the package manager: "default" (the builder's sandbox) or "host"`)
 	f.StringVar(&o.frontendImage, "frontend", "", "Run darn from this frontend image (gateway.v0) instead of in-process")
 	addBuilderFlags(f, &o.builder)
 	return cmd
@@ -85,6 +87,9 @@ func (o *imageOptions) validate() error {
 	}
 	if o.push && len(o.outputs) > 0 {
 		return usageError{fmt.Errorf("--push and --output cannot be combined: add push=true to a type=image output instead")}
+	}
+	if o.network != "" && o.network != "default" && o.network != "host" {
+		return usageError{fmt.Errorf("--network %q: must be default or host", o.network)}
 	}
 	if err := o.builder.validate(); err != nil {
 		return usageError{err}

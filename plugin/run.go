@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/moby/buildkit/client"
@@ -35,7 +36,12 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		return err
 	}
 	var load *dockerLoad
-	if o.load {
+	switch {
+	case info.Driver == driverDocker:
+		// The Docker daemon's BuildKit stores images itself: its exporter
+		// is "moby", and loading is storing.
+		solveOpt.Exports = dockerDriverExports(solveOpt.Exports, o)
+	case o.load:
 		load = startLoad(ctx, dockerCLI)
 		solveOpt.Exports = append(solveOpt.Exports, load.export(o.tag))
 	}
@@ -46,7 +52,7 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		}
 	}
 	if err != nil {
-		return err
+		return explain(err, info)
 	}
 	return printSummary(dockerCLI.Out(), summary, o)
 }
@@ -67,10 +73,15 @@ func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, error) {
 	if err != nil {
 		return client.SolveOpt{}, err
 	}
+	var entitlements []string
+	if o.network == "host" {
+		entitlements = append(entitlements, "network.host")
+	}
 	return client.SolveOpt{
-		Exports:       exports,
-		LocalMounts:   map[string]fsutil.FS{"report": fs},
-		FrontendAttrs: o.frontendAttrs(file),
+		AllowedEntitlements: entitlements,
+		Exports:             exports,
+		LocalMounts:         map[string]fsutil.FS{"report": fs},
+		FrontendAttrs:       o.frontendAttrs(file),
 		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 			AuthConfigProvider: authprovider.LoadAuthConfig(dockerCLI.ConfigFile()),
 		})},
@@ -89,6 +100,9 @@ func (o imageOptions) frontendAttrs(reportFile string) map[string]string {
 	}
 	if o.noCache {
 		attrs["no-cache"] = ""
+	}
+	if o.network == "host" {
+		attrs["force-network-mode"] = "host"
 	}
 	return attrs
 }
@@ -120,6 +134,25 @@ func (o imageOptions) exports() ([]client.ExportEntry, error) {
 		}
 	}
 	return entries, nil
+}
+
+// dockerDriverExports adapts exports to the Docker daemon's BuildKit, as
+// buildx does for its docker driver: "image" becomes "moby", which writes
+// into the daemon's image store, and --load is such an export.
+func dockerDriverExports(exports []client.ExportEntry, o imageOptions) []client.ExportEntry {
+	out := make([]client.ExportEntry, 0, len(exports)+1)
+	stored := false
+	for _, e := range exports {
+		if e.Type == client.ExporterImage {
+			e.Type = "moby"
+			stored = true
+		}
+		out = append(out, e)
+	}
+	if o.load && !stored {
+		out = append(out, client.ExportEntry{Type: "moby", Attrs: map[string]string{"name": o.tag}})
+	}
+	return out
 }
 
 // solve runs darn and shows BuildKit's own progress display. It returns
@@ -168,4 +201,14 @@ func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.Solv
 	}
 	_, err := c.Build(ctx, opt, "docker-patch", buildFunc, ch)
 	return summary, err
+}
+
+// explain adds what to do to builder errors whose cause is the builder's
+// setup, not darn's inputs.
+func explain(err error, info builderInfo) error {
+	if strings.Contains(err.Error(), "network bridge not found") {
+		return fmt.Errorf("%w\nthe builder %s gives build steps no network (a Docker daemon started with --bridge=none), "+
+			"but the package manager needs one: pass --network host, or use a buildx builder (docker buildx create --driver docker-container)", err, info)
+	}
+	return err
 }

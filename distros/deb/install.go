@@ -8,6 +8,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	darnllb "github.com/darn-dev/darn/llb"
@@ -37,6 +38,10 @@ type InstallOptions struct {
 	Env [][2]string
 	// IgnoreCache re-runs the step even when BuildKit has it cached.
 	IgnoreCache bool
+	// Network is the step's network mode; zero is BuildKit's sandbox.
+	// apt needs a network: builders whose sandbox has none (a Docker
+	// daemon run with --bridge=none) need host networking.
+	Network pb.NetMode
 }
 
 // Install returns base with the plan's upgrades applied by apt in ONE exec
@@ -63,6 +68,9 @@ func Install(base llb.State, plan policy.Plan, opt InstallOptions) (llb.State, e
 	}
 	if opt.IgnoreCache {
 		runOpts = append(runOpts, llb.IgnoreCache)
+	}
+	if opt.Network != pb.NetMode_UNSET {
+		runOpts = append(runOpts, llb.Network(opt.Network))
 	}
 	return base.User("root").Dir("/").Run(runOpts...).Root(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"gotest.tools/v3/golden"
 
@@ -41,6 +42,7 @@ func marshalInstall(t *testing.T, plan policy.Plan, opt InstallOptions) *llb.Def
 func TestInstallGolden(t *testing.T) {
 	cases := map[string]InstallOptions{
 		"install-amd64.golden": {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}},
+		"install-amd64-host-network.golden": {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, Network: pb.NetMode_HOST},
 		"install-arm64-proxy-nocache.golden": {
 			Platform:    ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"},
 			Env:         [][2]string{{"HTTPS_PROXY", "http://proxy:3128"}, {"NO_PROXY", "localhost"}},

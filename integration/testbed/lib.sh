@@ -30,6 +30,9 @@ BUILDKIT_ADDR="unix://$BUILDKITD_SOCK"
 BUILDX_BIN="$ROOT/bin/buildx"
 BUILDX_PLUGIN="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-buildx"
 BUILDX_BUILDER="${DARN_BUILDX_BUILDER:-darn-testbed}"
+# Where buildx keeps its builders. A client with another DOCKER_CONFIG (tests
+# use temporary ones) finds the builder only with BUILDX_CONFIG set to this.
+BUILDX_STATE_DIR="${BUILDX_CONFIG:-${DOCKER_CONFIG:-$HOME/.docker}/buildx}"
 
 # A Docker Engine (Debian's docker.io, 20.10 on bookworm) of our own: its own
 # data and exec roots, socket and config; it spawns its own containerd, whose

@@ -55,11 +55,18 @@ ensure_apt_packages() {
 		[[ $installed == *" $p=installed "* ]] || missing+=("$p")
 	done
 	((${#missing[@]})) || return 0
+	if [[ " ${missing[*]} " == *" docker.io "* ]]; then
+		# apt would remove Docker's own packages to make room for docker.io.
+		installed=$(dpkg-query -W -f='${Package}=${db:Status-Status}\n' docker-ce docker-ce-cli containerd.io moby-engine 2>/dev/null |
+			awk -F= '$2 == "installed" { printf "%s ", $1 }' || true)
+		[[ -z $installed ]] || die "docker.io conflicts with the installed ${installed% }; set DARN_TESTBED_DOCKERD=0 to run the bed without its dockerd"
+	fi
 	log "installing apt packages: ${missing[*]}"
 	t0=$(now_ms)
 	# Keep maintainer scripts from starting services (docker-registry's init
-	# script would start a registry with htpasswd auth on *:5000). We never
-	# use that service; the bed runs its own registry.
+	# script would start a registry with htpasswd auth on *:5000, docker.io's
+	# and containerd's the system dockerd and containerd). We never use those
+	# services; the bed runs its own daemons.
 	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 		policy_rc_guard=/usr/sbin/policy-rc.d
 		printf '#!/bin/sh\nexit 101\n' >"$policy_rc_guard"
@@ -542,6 +549,7 @@ write_env() {
 		"DARN_BUILDCTL=$BUILDCTL_BIN"
 		"DARN_BUILDX=$BUILDX_BIN"
 		"DARN_BUILDX_BUILDER=$BUILDX_BUILDER"
+		"DARN_BUILDX_CONFIG=$BUILDX_STATE_DIR"
 		"DARN_DEBIAN_SUITE=$SUITE"
 		"DARN_DEBIAN_MIRROR=$MIRROR"
 		"DARN_DEBIAN_SECURITY_MIRROR=$SECURITY_MIRROR"
