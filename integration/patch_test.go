@@ -104,10 +104,18 @@ func patchWithPlugin(t *testing.T, b bed, reportDir, tag string) {
 	}
 }
 
-// runPlugin runs the Docker CLI with docker-patch and checks the exit code.
+// runPlugin runs the Docker CLI with docker-patch on the bed's buildkitd
+// and checks the exit code.
 func runPlugin(t *testing.T, b bed, wantExit int, args ...string) string {
 	t.Helper()
-	cmd := dockerCmd(t, dockerConfigWithPlugin(t), []string{"BUILDKIT_HOST=" + b.BuildkitHost}, args...)
+	return runPluginEnv(t, []string{"BUILDKIT_HOST=" + b.BuildkitHost}, wantExit, args...)
+}
+
+// runPluginEnv runs the Docker CLI with docker-patch in env and checks the
+// exit code.
+func runPluginEnv(t *testing.T, env []string, wantExit int, args ...string) string {
+	t.Helper()
+	cmd := dockerCmd(t, dockerConfigWithPlugin(t), env, args...)
 	out, err := cmd.CombinedOutput()
 	if got := cmd.ProcessState.ExitCode(); got != wantExit {
 		t.Fatalf("docker %s: exit %d (want %d): %v\n%s", strings.Join(args, " "), got, wantExit, err, out)

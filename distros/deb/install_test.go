@@ -41,7 +41,7 @@ func marshalInstall(t *testing.T, plan policy.Plan, opt InstallOptions) *llb.Def
 
 func TestInstallGolden(t *testing.T) {
 	cases := map[string]InstallOptions{
-		"install-amd64.golden": {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}},
+		"install-amd64.golden":              {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}},
 		"install-amd64-host-network.golden": {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, Network: pb.NetMode_HOST},
 		"install-arm64-proxy-nocache.golden": {
 			Platform:    ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"},
