@@ -51,7 +51,9 @@ install: plugin ## Install docker-patch into ~/.docker/cli-plugins
 
 .PHONY: tools
 tools: ## Build the Go tools pinned in tools/go.mod (buildkitd, buildctl, gotestsum, ...) into bin/
-	cd tools && $(GO) build -o $(BIN)/ tool
+	cd tools && $(GO) build -o $(BIN)/ \
+	  -ldflags "-X github.com/moby/buildkit/version.Version=$$($(GO) list -m -f '{{.Version}}' github.com/moby/buildkit) \
+	            -X github.com/docker/buildx/version.Version=$$($(GO) list -m -f '{{.Version}}' github.com/docker/buildx)" tool
 
 .PHONY: testbed
 testbed: tools ## Set up and start the test bed (buildkitd, registry, test images)
