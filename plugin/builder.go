@@ -43,7 +43,7 @@ type builderOptions struct {
 // addBuilderFlags registers the flags that choose a BuildKit daemon.
 func addBuilderFlags(f *pflag.FlagSet, o *builderOptions) {
 	f.StringVar(&o.addr, "addr", "", `BuildKit daemon address, e.g. "tcp://buildkitd:1234" (default $BUILDKIT_HOST)`)
-	f.StringVar(&o.builder, "builder", "", "docker buildx builder to use (default $BUILDX_BUILDER, else the current buildx builder, else the Docker daemon's BuildKit)")
+	f.StringVar(&o.builder, "builder", "", "Buildx builder to use (default $BUILDX_BUILDER, else the current buildx builder, else the Docker daemon's BuildKit)")
 	f.StringVar(&o.tlsCACert, "tlscacert", "", "CA certificate that signed a tcp:// daemon's certificate (default: the system's CAs)")
 	f.StringVar(&o.tlsCert, "tlscert", "", "Client certificate for a tcp:// daemon, with --tlskey")
 	f.StringVar(&o.tlsKey, "tlskey", "", "Client private key for a tcp:// daemon, with --tlscert")

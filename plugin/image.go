@@ -36,8 +36,12 @@ const imageExamples = `  # Patch the packages a Trivy report names and push the 
   # Write the patched image to an OCI layout tarball instead
   docker patch image registry.example/app:1.4 --report report.json --output type=oci,dest=app.tar
 
-  # Use a specific BuildKit daemon and show plain progress
-  docker patch image app:1.4 --report report.json --addr tcp://buildkitd:1234 --progress plain --push`
+  # Patch on a buildx builder and load the result into the Docker daemon
+  docker patch image app:1.4 --report report.json --builder mybuilder --load
+
+  # Use a specific BuildKit daemon, show plain progress, name the result
+  docker patch image app:1.4 --report report.json --addr tcp://buildkitd:1234 --progress plain \
+    --tag registry.example/app:1.4-fixed --push`
 
 // imageCmd returns "docker patch image".
 func imageCmd(dockerCLI command.Cli) *cobra.Command {
