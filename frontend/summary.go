@@ -21,11 +21,15 @@ const MetadataSummaryKey = "frontend.darn.summary"
 
 // Summary is what darn planned and did for one platform.
 type Summary struct {
-	Platform string      `json:"platform"`
-	Image    string      `json:"image"`
-	Digest   string      `json:"digest"`
-	OS       string      `json:"os"`
-	Plan     policy.Plan `json:"plan"`
+	Platform string `json:"platform"`
+	Image    string `json:"image"`
+	Digest   string `json:"digest"`
+	OS       string `json:"os"`
+	// ToolingImage and ToolingDigest name the tooling image that patches
+	// an image without a package manager; empty otherwise.
+	ToolingImage  string      `json:"toolingImage,omitempty"`
+	ToolingDigest string      `json:"toolingDigest,omitempty"`
+	Plan          policy.Plan `json:"plan"`
 	// Changes lists every package whose version changed, planned or
 	// pulled in as a dependency. Empty when there was nothing to patch.
 	Changes []Change `json:"changes,omitempty"`
