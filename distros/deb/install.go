@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -15,8 +16,16 @@ import (
 	"github.com/darn-dev/darn/policy"
 )
 
-//go:embed install.sh
-var installScript string
+// The apt scripts: common.sh holds the functions both use and is
+// prepended to each, so every step runs one self-contained script.
+var (
+	//go:embed common.sh
+	commonScript string
+	//go:embed install.sh
+	installScript string
+	//go:embed unpack.sh
+	unpackScript string
+)
 
 // defaultPath is set on the step because an llb.Image state carries no
 // environment unless resolved, and the image's own PATH may be empty.
@@ -42,6 +51,16 @@ type InstallOptions struct {
 	// apt needs a network: builders whose sandbox has none (a Docker
 	// daemon run with --bridge=none) need host networking.
 	Network pb.NetMode
+	// Mirrors replace repository URLs while patching only.
+	Mirrors []Mirror
+}
+
+// Mirror replaces a repository URL prefix while patching: apt fetches from
+// Mirror what the image's sources say to fetch from Original. The image's
+// own sources are left byte-identical.
+type Mirror struct {
+	Original string
+	Mirror   string
 }
 
 // Install returns base with the plan's upgrades applied by apt in ONE exec
@@ -54,17 +73,27 @@ func Install(base llb.State, plan policy.Plan, opt InstallOptions) (llb.State, e
 	if err != nil {
 		return llb.State{}, err
 	}
+	runOpts := append(opt.stepOptions("install.sh", installScript, "apt-get install", args),
+		llb.AddMount(darnllb.BaseDir, base, llb.Readonly))
+	return base.User("root").Dir("/").Run(runOpts...).Root(), nil
+}
+
+// stepOptions are the run options every apt step shares: the script with
+// its arguments, environment, cache and tmpfs mounts, name and policy.
+func (opt InstallOptions) stepOptions(name, script, what string, args []string) []llb.RunOption {
 	cacheID := "darn-deb-" + platforms.FormatAll(platforms.Normalize(opt.Platform))
 	runOpts := []llb.RunOption{
-		darnllb.RunScript("install.sh", installScript, args...),
+		darnllb.RunScript(name, commonScript+script, args...),
 		llb.AddEnv("PATH", defaultPath),
 		llb.AddEnv("DARN_BASE", darnllb.BaseDir),
 		darnllb.Env(opt.Env),
-		llb.AddMount(darnllb.BaseDir, base, llb.Readonly),
 		llb.AddMount("/var/lib/apt/lists", llb.Scratch(), llb.AsPersistentCacheDir(cacheID+"-lists", llb.CacheMountLocked)),
 		llb.AddMount("/var/cache/apt", llb.Scratch(), llb.AsPersistentCacheDir(cacheID+"-archives", llb.CacheMountLocked)),
 		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
-		darnllb.Named(opt.Platform, "apt-get install %s", strings.Join(args, " ")),
+		darnllb.Named(opt.Platform, "%s %s", what, strings.Join(args, " ")),
+	}
+	if m := mirrorPairs(opt.Mirrors); m != "" {
+		runOpts = append(runOpts, llb.AddEnv("DARN_REPO_MIRRORS", m))
 	}
 	if opt.IgnoreCache {
 		runOpts = append(runOpts, llb.IgnoreCache)
@@ -72,7 +101,19 @@ func Install(base llb.State, plan policy.Plan, opt InstallOptions) (llb.State, e
 	if opt.Network != pb.NetMode_UNSET {
 		runOpts = append(runOpts, llb.Network(opt.Network))
 	}
-	return base.User("root").Dir("/").Run(runOpts...).Root(), nil
+	return runOpts
+}
+
+// mirrorPairs renders mirrors as the scripts read them: "ORIGINAL MIRROR"
+// lines, longest original first so that a more specific prefix wins.
+func mirrorPairs(mirrors []Mirror) string {
+	sorted := append([]Mirror(nil), mirrors...)
+	sort.SliceStable(sorted, func(i, j int) bool { return len(sorted[i].Original) > len(sorted[j].Original) })
+	lines := make([]string, len(sorted))
+	for i, m := range sorted {
+		lines[i] = m.Original + " " + m.Mirror
+	}
+	return strings.Join(lines, "\n")
 }
 
 // installArgs turns the plan's upgrades into NAME=MINVERSION arguments.

@@ -10,6 +10,7 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"gotest.tools/v3/golden"
 
+	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/llb/llbtest"
 	"github.com/darn-dev/darn/policy"
 )
@@ -57,6 +58,52 @@ func TestInstallGolden(t *testing.T) {
 			}
 			golden.Assert(t, out, name)
 		})
+	}
+}
+
+// The tooling path runs in the tooling image with the target mounted twice:
+// read-write (the result) and read-only (the reference for the diff).
+func TestInstallWithToolingGolden(t *testing.T) {
+	opt := InstallOptions{
+		Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+		Mirrors: []Mirror{
+			{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"},
+			{Original: "http://deb.example/debian-security", Mirror: "http://127.0.0.1:8080/debian-security"},
+		},
+	}
+	target := llb.Image(testBase, llb.Platform(opt.Platform))
+	tooling := llb.Image("docker.io/library/debian@sha256:1111111111111111111111111111111111111111111111111111111111111111", llb.Platform(opt.Platform))
+	st, err := InstallWithTooling(target, tooling, testPlan(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := st.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := llbtest.Render(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, out, "unpack-amd64-mirrors.golden")
+}
+
+func TestDefaultToolingImage(t *testing.T) {
+	cases := []struct {
+		rel  distros.Release
+		want string
+	}{
+		{distros.Release{ID: "debian", VersionID: "12"}, "docker.io/library/debian:12-slim"},
+		{distros.Release{ID: "debian", VersionID: "11"}, "docker.io/library/debian:11-slim"},
+		{distros.Release{ID: "ubuntu", VersionID: "22.04"}, "docker.io/library/ubuntu:22.04"},
+		{distros.Release{ID: "debian", VersionID: "7"}, ""},
+	}
+	for _, tc := range cases {
+		rel, want := tc.rel, tc.want
+		got, err := DefaultToolingImage(rel)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("DefaultToolingImage(%v) = %q, %v; want %q", rel, got, err, want)
+		}
 	}
 }
 

@@ -1,0 +1,87 @@
+# darn: shell functions shared by the apt scripts (prepended to each).
+# Runs as root with /tmp on a tmpfs and apt's index and archive directories
+# on cache mounts, so nothing apt writes for itself can reach the layer.
+set -eu
+
+export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true
+apt_log=/tmp/darn-apt-log
+stamp=/tmp/darn-stamp
+mkdir -p "$apt_log"
+: >"$stamp"
+
+# rewrite FILE: print FILE with every ORIGINAL of $DARN_REPO_MIRRORS (lines
+# "ORIGINAL MIRROR") replaced by its MIRROR, literally, left to right.
+rewrite() {
+	awk -v pairs="$DARN_REPO_MIRRORS" '
+		BEGIN { n = split(pairs, l, "\n"); for (i = 1; i <= n; i++) { split(l[i], p, " "); o[i] = p[1]; r[i] = p[2] } }
+		{ for (i = 1; i <= n; i++) { if (o[i] == "") continue; s = $0; out = ""
+			while ((k = index(s, o[i])) > 0) { out = out substr(s, 1, k - 1) r[i]; s = substr(s, k + length(o[i])) }
+			$0 = out s }
+		  print }' "$1"
+}
+
+# Repository mirrors apply to copies of the sources on the tmpfs: the
+# image's own files stay byte-identical, and its keyring still verifies.
+sources_opts=""
+if [ -n "${DARN_REPO_MIRRORS:-}" ]; then
+	mkdir -p /tmp/darn-sources/parts
+	: >/tmp/darn-sources/sources.list
+	[ ! -f /etc/apt/sources.list ] || rewrite /etc/apt/sources.list >/tmp/darn-sources/sources.list
+	for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[ ! -f "$f" ] || rewrite "$f" >"/tmp/darn-sources/parts/${f##*/}"
+	done
+	sources_opts="-o Dir::Etc::SourceList=/tmp/darn-sources/sources.list -o Dir::Etc::SourceParts=/tmp/darn-sources/parts"
+fi
+
+# apt keeps existing conffiles, never installs recommends and logs to the tmpfs.
+apt() {
+	# shellcheck disable=SC2086 # sources_opts holds separate words
+	apt-get -q $sources_opts -o Dir::Log="$apt_log" -o Dpkg::Options::=--force-confdef \
+		-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--log=/dev/null \
+		-o APT::Install-Recommends=false -o APT::Install-Suggests=false \
+		-o Acquire::Retries=3 "$@"
+}
+
+# lowest NAME MIN: print the lowest version of NAME the configured sources
+# offer that is >= MIN. A higher one would be an unrelated upgrade.
+lowest() {
+	best=""
+	# shellcheck disable=SC2086
+	for v in $(apt-cache $sources_opts madison "$1" | awk -F'|' '$3 ~ /Packages/ { gsub(/ /, "", $2); print $2 }'); do
+		dpkg --compare-versions "$v" ge "$2" || continue
+		if [ -z "$best" ] || dpkg --compare-versions "$v" lt "$best"; then
+			best=$v
+		fi
+	done
+	[ -n "$best" ] && echo "$best"
+}
+
+# pin NAME=MIN...: print NAME=VERSION for each, the lowest version >= MIN,
+# or fail naming every package without one.
+pin() {
+	specs=""
+	missing=""
+	for arg; do
+		if v=$(lowest "${arg%%=*}" "${arg#*=}"); then
+			specs="$specs ${arg%%=*}=$v"
+		else
+			missing="$missing ${arg%%=*}>=${arg#*=}"
+		fi
+	done
+	if [ -n "$missing" ]; then
+		echo "darn: no version available from the apt sources for:$missing" >&2
+		exit 100
+	fi
+	echo "$specs"
+}
+
+# restore_times ROOT BASE: files under ROOT rewritten with identical bytes
+# (ld.so.cache, /etc files, dpkg's info/*, unchanged files of new packages)
+# differ from BASE only by their times. Give them BASE's times back:
+# BuildKit's differ then leaves them out of the layer.
+restore_times() {
+	find "$1" -xdev -cnewer "$stamp" -type f -print 2>/dev/null | while IFS= read -r f; do
+		b="$2${f#"${1%/}"}"
+		[ -f "$b" ] && [ ! -L "$b" ] && cmp -s "$b" "$f" && touch -m -r "$b" "$f" || true
+	done
+}
