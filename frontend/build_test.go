@@ -42,6 +42,9 @@ func newFake(opts map[string]string) *fakeClient {
 		files: map[string]string{
 			"/etc/os-release":      testOSRelease,
 			"/var/lib/dpkg/status": status("libc6", "2.36-9+deb12u9", "tar", "1.34+dfsg-1.2"),
+			"/usr/bin/apt-get":     "",
+			"/usr/bin/dpkg":        "",
+			"/bin/sh":              "",
 		},
 		report:      testReport,
 		afterStatus: status("libc6", "2.36-9+deb12u10", "libc-bin", "2.36-9+deb12u10", "tar", "1.34+dfsg-1.2"),

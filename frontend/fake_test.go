@@ -30,6 +30,9 @@ type fakeClient struct {
 	report      string
 	patchfile   string
 	afterStatus string
+	// after, when set, is the patched root's files instead of a status
+	// file holding afterStatus.
+	after map[string]string
 
 	mu       sync.Mutex
 	solved   []*pb.Definition
@@ -78,7 +81,10 @@ func (f *fakeClient) Solve(_ context.Context, req gwclient.SolveRequest) (*gwcli
 			files["Dockerfile"] = f.patchfile
 		}
 	case "exec":
-		files = map[string]string{dpkgStatusPath: f.afterStatus}
+		files = f.after
+		if files == nil {
+			files = map[string]string{dpkgStatusPath: f.afterStatus}
+		}
 	}
 	res := gwclient.NewResult()
 	res.SetRef(&fakeRef{files: files})
@@ -151,4 +157,19 @@ func solvedKind(d *pb.Definition) string {
 // named context, not an input.
 func (f *fakeClient) Inputs(context.Context) (map[string]llb.State, error) {
 	return map[string]llb.State{}, nil
+}
+
+// ReadDir lists the files directly under a directory.
+func (r *fakeRef) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	prefix := strings.TrimSuffix(req.Path, "/") + "/"
+	var out []*fstypes.Stat
+	for name, dt := range r.files {
+		if rest, ok := strings.CutPrefix(name, prefix); ok && !strings.Contains(rest, "/") {
+			out = append(out, &fstypes.Stat{Path: rest, Size: int64(len(dt)), Mode: 0o644})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("open %s: %w", req.Path, fs.ErrNotExist)
+	}
+	return out, nil
 }

@@ -45,10 +45,12 @@ func resolveImage(ctx context.Context, c gwclient.Client, bc *dockerui.Client, r
 	if err := json.Unmarshal(dt, &img.Config); err != nil {
 		return image{}, fmt.Errorf("parsing image config of %s: %w", ref, err)
 	}
+	// Pin what the resolver answered: mutRef is the reference after the
+	// build's source policy, and the tag stays for people reading the LLB.
 	pinned := mutRef
-	if dgst != "" {
-		if named, err := reference.ParseNormalizedNamed(mutRef); err == nil {
-			if withDigest, err := reference.WithDigest(reference.TrimNamed(named), dgst); err == nil {
+	if named, err := reference.ParseNormalizedNamed(mutRef); err == nil && dgst != "" {
+		if _, digested := named.(reference.Digested); !digested {
+			if withDigest, err := reference.WithDigest(named, dgst); err == nil {
 				pinned = withDigest.String()
 			}
 		}

@@ -3,17 +3,23 @@ package frontend
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path"
 	"strings"
 
 	"github.com/distribution/reference"
+
+	"github.com/darn-dev/darn/distros/deb"
 )
 
 // Frontend option keys of darn's own. Standard keys (platform, no-cache,
 // image-resolve-mode, build-arg:*, context:*) are read by dockerui.
 const (
-	keyImage  = "image"
-	keyReport = "report"
+	keyImage        = "image"
+	keyReport       = "report"
+	keyToolingImage = "tooling-image"
+	// keyRepoMirror holds ORIGINAL=MIRROR pairs, comma-separated.
+	keyRepoMirror = "repo-mirror"
 	// buildArgPrefix lets `docker buildx build --build-arg image=…` work:
 	// buildx passes build args as "build-arg:NAME" options.
 	buildArgPrefix = "build-arg:"
@@ -35,6 +41,11 @@ type Options struct {
 	Image reference.Named
 	// ReportFile is the report's path inside the report context.
 	ReportFile string
+	// ToolingImage overrides the default tooling image; nil for the
+	// default of the image's release.
+	ToolingImage reference.Named
+	// Mirrors replace repository URLs while patching.
+	Mirrors []deb.Mirror
 }
 
 // parseOptions reads darn's keys from the frontend options.
@@ -47,6 +58,19 @@ func parseOptions(opts map[string]string) (Options, error) {
 		}
 		o.Image = named
 	}
+
+	if t := lookup(opts, keyToolingImage); t != "" {
+		named, err := parseImage(t)
+		if err != nil {
+			return o, fmt.Errorf("parsing option %s=%q: %w", keyToolingImage, t, err)
+		}
+		o.ToolingImage = named
+	}
+	mirrors, err := parseMirrors(lookup(opts, keyRepoMirror))
+	if err != nil {
+		return o, err
+	}
+	o.Mirrors = mirrors
 
 	o.ReportFile = defaultReportFile
 	if f := lookup(opts, keyReport); f != "" {
@@ -75,4 +99,27 @@ func parseImage(s string) (reference.Named, error) {
 		return nil, err
 	}
 	return reference.TagNameOnly(named), nil
+}
+
+// parseMirrors reads "ORIGINAL=MIRROR[,ORIGINAL=MIRROR...]". Both sides must
+// be absolute http(s) URLs: apt fetches with them.
+func parseMirrors(v string) ([]deb.Mirror, error) {
+	var out []deb.Mirror
+	for _, pair := range strings.Split(v, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		orig, mirror, ok := strings.Cut(pair, "=")
+		if !ok || !isHTTPURL(orig) || !isHTTPURL(mirror) {
+			return nil, fmt.Errorf("parsing option %s=%q: want ORIGINAL=MIRROR with http(s) URLs on both sides", keyRepoMirror, pair)
+		}
+		out = append(out, deb.Mirror{Original: orig, Mirror: mirror})
+	}
+	return out, nil
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsAny(s, " \t\n")
 }

@@ -4,30 +4,25 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/distros/deb"
 	"github.com/darn-dev/darn/policy"
-	"github.com/darn-dev/darn/report"
-)
-
-// Paths read by the probe. /usr/lib/os-release is the fallback that the
-// os-release spec names for images without /etc/os-release.
-var (
-	osReleasePaths = []string{"/etc/os-release", "/usr/lib/os-release"}
-	dpkgStatusPath = "/var/lib/dpkg/status"
 )
 
 // planned is one platform's probe and plan, before any upgrade.
 type planned struct {
-	platform  ocispecs.Platform
-	img       image
-	probe     gwclient.Reference
-	installed []policy.Package
-	summary   Summary
+	platform ocispecs.Platform
+	img      image
+	probe    gwclient.Reference
+	db       pkgDB
+	// tooling is the pinned tooling image for an image without a package
+	// manager; nil otherwise.
+	tooling *image
+	summary Summary
 }
 
 // planPlatform resolves and probes the image for one platform and plans
@@ -42,17 +37,24 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 	if err != nil {
 		return planned{}, fmt.Errorf("loading image %s: %w", img.Ref, err)
 	}
-	rel, installed, err := readPackages(ctx, probe, p.report.OS)
+	db, err := readPackages(ctx, probe, p.report.OS)
 	if err != nil {
 		return planned{}, fmt.Errorf("reading packages of %s: %w", img.Ref, err)
 	}
-	plan, err := policy.Build(p.report, installed, deb.Versions{})
+	plan, err := policy.Build(p.report, db.installed, deb.Versions{})
 	if err != nil {
 		return planned{}, fmt.Errorf("planning %s: %w", img.Ref, err)
 	}
-	sum := Summary{Platform: formatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: rel.ID + " " + rel.VersionID, Plan: plan}
-	p.warnPlan(ctx, img, sum.Platform, rel, plan)
-	return planned{platform: pl, img: img, probe: probe, installed: installed, summary: sum}, nil
+	rel := db.release
+	pp := planned{platform: pl, img: img, probe: probe, db: db}
+	pp.summary = Summary{Platform: formatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: rel.ID + " " + rel.VersionID, Plan: plan}
+	if !db.packageManager {
+		if err := p.useTooling(ctx, &pp); err != nil {
+			return planned{}, err
+		}
+	}
+	p.warnPlan(ctx, img, pp.summary.Platform, rel, plan)
+	return pp, nil
 }
 
 // patch patches one platform: plan, install, verify. An image with nothing
@@ -67,7 +69,7 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 		p.record(sum)
 		return &dockerui.BuildResult{Reference: pp.probe, Image: &img.Config, BaseImage: &img.Config}, nil
 	}
-	ref, changes, err := p.install(ctx, img, pp.platform, sum.Plan, pp.installed)
+	ref, changes, err := p.install(ctx, pp)
 	if err != nil {
 		return nil, err
 	}
@@ -81,72 +83,44 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 	return &dockerui.BuildResult{Reference: ref, Image: &cfg, BaseImage: &img.Config, Epoch: p.epochOpt(epoch)}, nil
 }
 
-// readPackages detects the distro and reads the installed packages from the
-// probed image.
-func readPackages(ctx context.Context, ref gwclient.Reference, reported report.OS) (distros.Release, []policy.Package, error) {
-	rel, err := detect(ctx, ref, reported)
+// install runs the upgrade, in the image or from the tooling image, then
+// reads the package database back from the patched root and checks every
+// planned package reached its fixed version.
+func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, []Change, error) {
+	plan := pp.summary.Plan
+	patched, err := p.upgrade(pp)
 	if err != nil {
-		return rel, nil, err
+		return nil, nil, fmt.Errorf("building upgrade of %s: %w", pp.img.Ref, err)
 	}
-	status, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: dpkgStatusPath})
-	if err != nil {
-		return rel, nil, fmt.Errorf("reading %s: %w", dpkgStatusPath, err)
-	}
-	installed, err := deb.ParseStatus(status)
-	return rel, installed, err
-}
-
-// detect tells the distro from the image's own os-release, which is
-// authoritative; only an image without one falls back to the report's OS.
-func detect(ctx context.Context, ref gwclient.Reference, reported report.OS) (distros.Release, error) {
-	osRelease, _, err := readFirst(ctx, ref, osReleasePaths...)
-	if err != nil {
-		if rel, ok := deb.FromReport(reported.Family, reported.Version); ok {
-			return rel, nil
-		}
-		return distros.Release{}, fmt.Errorf("reading os-release: %w", err)
-	}
-	if rel, ok := deb.Detect(osRelease); ok {
-		return rel, nil
-	}
-	// Not a family darn patches: name what it is in the error.
-	rel, err := distros.ParseOSRelease(osRelease)
-	if err != nil {
-		return rel, err
-	}
-	return rel, &distros.UnsupportedError{OS: rel.ID, Version: rel.VersionID}
-}
-
-// install runs the upgrade, then reads the package database back from the
-// patched root and checks every planned package reached its fixed version.
-func (p *patcher) install(ctx context.Context, img image, pl ocispecs.Platform, plan policy.Plan, before []policy.Package) (gwclient.Reference, []Change, error) {
-	patched, err := deb.Install(img.State, plan, deb.InstallOptions{
-		Platform:    pl,
-		Env:         proxyEnv(p.bc.BuildArgs),
-		IgnoreCache: p.bc.IsNoCache(noCacheStep),
-		Network:     p.bc.NetworkMode,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("building upgrade of %s: %w", img.Ref, err)
-	}
-	// The upgraded root is exported as is, not as Merge(base, Diff(base,
-	// upgraded)): its one exec step on the pinned base already is exactly
-	// one new layer, and a merged copy of it was measured to come back
-	// broken from the same daemon when a patched tag is patched again.
 	ref, err := solveState(ctx, p.c, patched)
 	if err != nil {
-		return nil, nil, fmt.Errorf("upgrading packages of %s: %w", img.Ref, err)
+		return nil, nil, fmt.Errorf("upgrading packages of %s: %w", pp.img.Ref, err)
 	}
-	status, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: dpkgStatusPath})
+	after, err := readDB(ctx, ref)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading back %s: %w", dpkgStatusPath, err)
-	}
-	after, err := deb.ParseStatus(status)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading back %s: %w", dpkgStatusPath, err)
+		return nil, nil, fmt.Errorf("reading back the package database: %w", err)
 	}
 	if err := verify(plan, after, deb.Versions{}); err != nil {
 		return nil, nil, err
 	}
-	return ref, changes(plan, before, after), nil
+	return ref, changes(plan, pp.db.installed, after), nil
+}
+
+// upgrade returns the patched root's LLB. The upgraded root is exported as
+// is, not as Merge(base, Diff(base, upgraded)): its one exec step (or the
+// target mount of the tooling step) on the pinned base already is exactly
+// one new layer, and a merged copy was measured to come back broken from
+// the same daemon when a patched tag is patched again.
+func (p *patcher) upgrade(pp planned) (llb.State, error) {
+	opt := deb.InstallOptions{
+		Platform:    pp.platform,
+		Env:         proxyEnv(p.bc.BuildArgs),
+		IgnoreCache: p.bc.IsNoCache(noCacheStep),
+		Network:     p.bc.NetworkMode,
+		Mirrors:     p.opts.Mirrors,
+	}
+	if pp.tooling != nil {
+		return deb.InstallWithTooling(pp.img.State, pp.tooling.State, pp.summary.Plan, opt)
+	}
+	return deb.Install(pp.img.State, pp.summary.Plan, opt)
 }

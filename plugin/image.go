@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/command"
@@ -23,6 +24,9 @@ type imageOptions struct {
 	progress string
 	noCache  bool
 	network  string
+	// toolingImage patches images without a package manager.
+	toolingImage string
+	repoMirrors  []string
 	// frontendImage runs darn from its frontend image through gateway.v0
 	// instead of in-process.
 	frontendImage string
@@ -76,6 +80,8 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, plain, tty, quiet, rawjson")
 	f.BoolVar(&o.noCache, "no-cache", false, "Do not use the build cache for the upgrade")
 	f.StringVar(&o.network, "network", "default", `Network for the package manager: "default" (the builder's sandbox) or "host"`)
+	f.StringVar(&o.toolingImage, "tooling-image", "", "Image that patches images without a package manager (default: the distribution's slim image of the same release)")
+	f.StringArrayVar(&o.repoMirrors, "repo-mirror", nil, "Fetch packages from MIRROR instead of ORIGINAL while patching: ORIGINAL=MIRROR (repeatable)")
 	f.StringVar(&o.frontendImage, "frontend", "", "Run darn from this frontend image (gateway.v0) instead of in-process")
 	addBuilderFlags(f, &o.builder)
 	return cmd
@@ -94,6 +100,11 @@ func (o *imageOptions) validate() error {
 	}
 	if o.network != "" && o.network != "default" && o.network != "host" {
 		return usageError{fmt.Errorf("--network %q: must be default or host", o.network)}
+	}
+	for _, m := range o.repoMirrors {
+		if orig, mirror, ok := strings.Cut(m, "="); !ok || orig == "" || mirror == "" || strings.Contains(m, ",") {
+			return usageError{fmt.Errorf("--repo-mirror %q: want ORIGINAL=MIRROR, e.g. http://deb.debian.org/debian=http://mirror.local/debian", m)}
+		}
 	}
 	if err := o.builder.validate(); err != nil {
 		return usageError{err}

@@ -104,6 +104,12 @@ func (o imageOptions) frontendAttrs(reportFile string) map[string]string {
 	if o.network == "host" {
 		attrs["force-network-mode"] = "host"
 	}
+	if o.toolingImage != "" {
+		attrs["tooling-image"] = o.toolingImage
+	}
+	if len(o.repoMirrors) > 0 {
+		attrs["repo-mirror"] = strings.Join(o.repoMirrors, ",")
+	}
 	return attrs
 }
 
