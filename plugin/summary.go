@@ -36,6 +36,9 @@ func printSummary(w io.Writer, dt []byte, o imageOptions) error {
 // printPlatform prints one platform's changes as a table.
 func printPlatform(w io.Writer, s frontend.Summary) {
 	fmt.Fprintf(w, "%s (%s) %s@%s\n", s.Platform, s.OS, s.Image, s.Digest)
+	if s.ToolingImage != "" {
+		fmt.Fprintf(w, "  no package manager: patched from the tooling image %s@%s\n", s.ToolingImage, s.ToolingDigest)
+	}
 	printSkipped(w, s.Plan)
 	if len(s.Changes) == 0 {
 		return

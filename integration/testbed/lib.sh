@@ -52,6 +52,16 @@ DOCKERD_SOCK="$STATE/docker.sock"
 DOCKER_ADDR="unix://$DOCKERD_SOCK"
 CONTAINERD_SOCK="$DOCKERD_EXEC/containerd/containerd.sock"
 
+# A partial copy of the Debian archive (signed InRelease files, indices, and
+# the .debs of the test image's pending updates) lives in the cache, shared by
+# the clones on the machine; each bed serves it on 127.0.0.1 with Python's
+# http.server (see mirror.sh).
+MIRROR_DIR="$CACHE/mirror"
+MIRROR_PIDFILE="$STATE/mirror.pid"
+MIRROR_PORTFILE="$STATE/mirror.port"
+MIRROR_LOG="$STATE/mirror.log"
+MIRROR_HTTP_BIN=/usr/bin/python3
+
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() { printf 'testbed: error: %s\n' "$*" >&2; exit 1; }
 
