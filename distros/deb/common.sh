@@ -75,13 +75,17 @@ pin() {
 	echo "$specs"
 }
 
-# restore_times ROOT BASE: files under ROOT rewritten with identical bytes
-# (ld.so.cache, /etc files, dpkg's info/*, unchanged files of new packages)
-# differ from BASE only by their times. Give them BASE's times back:
-# BuildKit's differ then leaves them out of the layer.
+# restore_times ROOT BASE: files and symlinks under ROOT rewritten with
+# identical content (ld.so.cache, /etc files, dpkg's info/*, unchanged files
+# of new packages) differ from BASE only by their times. Give them BASE's
+# times back: BuildKit's differ then leaves them out of the layer.
 restore_times() {
-	find "$1" -xdev -cnewer "$stamp" -type f -print 2>/dev/null | while IFS= read -r f; do
+	find "$1" -xdev -cnewer "$stamp" \( -type f -o -type l \) -print 2>/dev/null | while IFS= read -r f; do
 		b="$2${f#"${1%/}"}"
-		[ -f "$b" ] && [ ! -L "$b" ] && cmp -s "$b" "$f" && touch -m -r "$b" "$f" || true
+		if [ -L "$f" ]; then
+			[ -L "$b" ] && [ "$(readlink "$b")" = "$(readlink "$f")" ] && touch -h -m -r "$b" "$f" || true
+		else
+			[ -f "$b" ] && [ ! -L "$b" ] && cmp -s "$b" "$f" && touch -m -r "$b" "$f" || true
+		fi
 	done
 }

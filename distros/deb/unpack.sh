@@ -15,6 +15,8 @@ apt update
 specs=$(pin "$@")
 echo "darn: unpacking$specs into the target"
 mkdir -p /tmp/debs
+# apt downloads as its sandbox user when it can write there.
+chown _apt /tmp/debs 2>/dev/null || true
 cd /tmp/debs
 # shellcheck disable=SC2086 # specs holds separate words by design
 apt download $specs
