@@ -30,7 +30,10 @@ type imageOptions struct {
 	// frontendImage runs darn from its frontend image through gateway.v0
 	// instead of in-process.
 	frontendImage string
-	builder       builderOptions
+	// sourcePolicy is a BuildKit source policy file for every image the
+	// patch pulls; empty for $EXPERIMENTAL_BUILDKIT_SOURCE_POLICY.
+	sourcePolicy string
+	builder      builderOptions
 }
 
 const imageExamples = `  # Patch the packages a Trivy report names and push the result as debian:12-patched
@@ -83,6 +86,7 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	f.StringVar(&o.toolingImage, "tooling-image", "", "Image that patches images without a package manager (default: the distribution's slim image of the same release)")
 	f.StringArrayVar(&o.repoMirrors, "repo-mirror", nil, "Fetch packages from MIRROR instead of ORIGINAL while patching: ORIGINAL=MIRROR (repeatable)")
 	f.StringVar(&o.frontendImage, "frontend", "", "Run darn from this frontend image (gateway.v0) instead of in-process")
+	f.StringVar(&o.sourcePolicy, "source-policy", "", "BuildKit source policy (JSON) for every image the patch pulls, e.g. from \"docker patch policy pin\" (default $"+envSourcePolicy+")")
 	addBuilderFlags(f, &o.builder)
 	return cmd
 }

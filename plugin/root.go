@@ -85,6 +85,7 @@ func NewRootCmd(dockerCLI command.Cli) *cobra.Command {
 	}
 	cmd.SetFlagErrorFunc(flagError)
 	cmd.AddCommand(imageCmd(dockerCLI))
+	cmd.AddCommand(policyCmd(dockerCLI))
 	return cmd
 }
 

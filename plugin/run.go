@@ -23,6 +23,10 @@ import (
 // image through gateway.v0) on the chosen builder, exports the result and
 // prints what changed.
 func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error {
+	pol, err := loadSourcePolicy(o.sourcePolicy, os.Getenv)
+	if err != nil {
+		return err
+	}
 	c, info, err := connectBuilder(ctx, dockerCLI, o.builder, os.Getenv)
 	if err != nil {
 		return err
@@ -35,6 +39,9 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 	if err != nil {
 		return err
 	}
+	// BuildKit applies the policy to every source and image resolution of
+	// the solve: the image, the tooling image and a --frontend image.
+	solveOpt.SourcePolicy = pol
 	var load *dockerLoad
 	switch {
 	case info.Driver == driverDocker:
@@ -52,7 +59,7 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		}
 	}
 	if err != nil {
-		return explain(err, info)
+		return explainSourcePolicyError(explain(err, info), pol)
 	}
 	return printSummary(dockerCLI.Out(), summary, o)
 }
@@ -199,6 +206,9 @@ func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.Solv
 	}
 	var summary []byte
 	buildFunc := func(ctx context.Context, gc gwclient.Client) (*gwclient.Result, error) {
+		if err := checkSourcePolicySupport(gc.BuildOpts(), opt.SourcePolicy); err != nil {
+			return nil, err
+		}
 		res, err := frontend.Build(ctx, gc)
 		if res != nil {
 			summary = res.Metadata[frontend.MetadataSummaryKey]

@@ -3,7 +3,9 @@
 # The original root is mounted read-only at $DARN_BASE.
 base=${DARN_BASE:?}
 
-apt update
+# Any failed index download is an error: with the lists on a cache mount,
+# apt would otherwise go on with stale ones.
+apt -o APT::Update::Error-Mode=any update
 specs=$(pin "$@")
 echo "darn: installing$specs"
 # shellcheck disable=SC2086 # specs holds separate words by design

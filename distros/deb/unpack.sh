@@ -11,7 +11,9 @@ target=${DARN_TARGET:?}
 base=${DARN_BASE:?}
 db=$target/var/lib/dpkg
 
-apt update
+# Any failed index download is an error: with the lists on a cache mount,
+# apt would otherwise go on with stale ones.
+apt -o APT::Update::Error-Mode=any update
 specs=$(pin "$@")
 echo "darn: unpacking$specs into the target"
 mkdir -p /tmp/debs

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # down.sh stops the processes integration/testbed/up.sh started (dockerd and
-# the containerd it spawned, buildkitd, the registry), identified by their
-# pidfiles in .testbed/ and killed only if the pid's command line still names
-# our binary and state paths. Caches (rootfs tarball, registry storage) are
-# kept, and so are the docker-buildx plugin and the buildx builder (a stopped
-# bed's builder just cannot connect until up.sh runs again).
+# the containerd it spawned, buildkitd, the registry, the mirror's
+# http.server), identified by their pidfiles in .testbed/ and killed only if
+# the pid's command line still names our binary and state paths. Caches
+# (rootfs tarball, registry storage, mirror) are kept, and so are the
+# docker-buildx plugin and the buildx builder (a stopped bed's builder just
+# cannot connect until up.sh runs again).
 #
 #   down.sh          stop the daemons, keep .testbed/ (buildkit and docker
 #                    storage, logs)
@@ -31,6 +33,8 @@ stop_pidfile buildkitd "$BUILDKITD_PIDFILE" "$BUILDKITD_BIN" "$BUILDKITD_SOCK"
 rm -f "$BUILDKITD_SOCK" "$STATE/buildkitd.exec-ok"
 unmount_stale_buildkit_mounts
 stop_pidfile registry "$REGISTRY_PIDFILE" "$REGISTRY_BIN" "$REGISTRY_CONFIG"
+stop_pidfile mirror "$MIRROR_PIDFILE" http.server "$MIRROR_DIR"
+rm -f "$STATE/mirror.check-ok"
 
 if [[ -n $purge ]]; then
 	# Remove the builder only while it still points at this bed.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # up.sh brings up darn's integration test bed and writes .testbed/env:
 #   - a loopback-only registry (Debian's docker-registry) on a free port,
 #   - a buildkitd (oci/runc worker) on a unix socket, trusting that registry,
@@ -8,7 +9,15 @@
 #   - bin/buildx (tools/go.mod) installed as the docker-buildx CLI plugin, and
 #     a buildx builder "darn-testbed" (remote driver) on that buildkitd,
 #   - a Docker Engine of its own (Debian's docker.io, 20.10 on bookworm) on a
-#     unix socket, with its own data/exec roots and its own containerd.
+#     unix socket, with its own data/exec roots and its own containerd,
+#   - variants built from the same rootfs: darn-test/debian:bookworm-slim (a
+#     slim tooling image with apt, dpkg and gpgv), darn-test/debian:
+#     bookworm-offline (the test image's rootfs, apt sources on hosts that
+#     never resolve) and darn-test/distroless:bookworm (a distroless-shaped
+#     image: a few packages' files, status.d database, no shell/apt/dpkg),
+#   - a partial copy of the Debian archive (signed InRelease files, indices,
+#     the .debs of the test image's pending upgrades) and a tampered copy of
+#     it, served on 127.0.0.1 by Python's http.server (see mirror.sh).
 # It is idempotent: a rerun reuses live daemons and images already pushed.
 #
 # Per-clone state lives in $ROOT/.testbed; caches that a fresh clone on the
@@ -25,10 +34,12 @@ set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=mirror.sh
+source "$TESTBED_DIR/mirror.sh"
 
 APT_PACKAGES=(
 	runc debootstrap debian-archive-keyring docker-registry skopeo jq
-	ca-certificates curl iproute2 util-linux tar gzip
+	ca-certificates curl iproute2 util-linux tar gzip xz-utils gpgv python3
 )
 # docker.io brings dockerd, containerd and tini; runc is already listed. Its
 # /usr/bin/docker (a 20.10 client) comes after /usr/local/bin on the usual
@@ -37,6 +48,20 @@ APT_PACKAGES=(
 TEST_REPO=darn-test/debian
 TEST_TAG=$SUITE
 DEMO_TAG=$SUITE-plain
+ARCHIVE_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# Variants of the test image, built from the same rootfs (see
+# ensure_variant_images): repository and tag per name.
+declare -A VARIANT_REPO=([tooling]=darn-test/debian [offline]=darn-test/debian [distroless]=darn-test/distroless)
+declare -A VARIANT_TAG=([tooling]=$SUITE-slim [offline]=$SUITE-offline [distroless]=$SUITE)
+declare -A VARIANT_DIGEST=()
+# The offline image's apt sources: the .invalid TLD never resolves.
+OFFLINE_MIRROR=http://deb.darn-unreachable.invalid/debian
+OFFLINE_SECURITY_MIRROR=http://security.darn-unreachable.invalid/debian-security
+# The distroless image keeps these packages' files: what distroless base has
+# (base-files, libc6, tzdata) and libraries with pending security fixes in
+# the rootfs (on 2026-11-29: liblzma5, libpcre2-8-0, libzstd1, tzdata).
+DISTROLESS_PACKAGES=(base-files libc6 liblzma5 libpcre2-8-0 libzstd1 tzdata)
 
 cleanup_dirs=()
 policy_rc_guard=
@@ -245,38 +270,65 @@ worker_summary() {
 		2>/dev/null | tr -d '\n' || true
 }
 
+# debian_sources [MAIN_URI SECURITY_URI] prints deb822 apt sources for the
+# suite, its -updates and -security (default: this machine's mirrors).
 debian_sources() {
+	local main=${1:-$MIRROR} security=${2:-$SECURITY_MIRROR}
 	cat <<-EOF
 		Types: deb
-		URIs: $MIRROR
+		URIs: $main
 		Suites: $SUITE $SUITE-updates
 		Components: main
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 		Types: deb
-		URIs: $SECURITY_MIRROR
+		URIs: $security
 		Suites: $SUITE-security
 		Components: main
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 	EOF
 }
 
-# ensure_rootfs sets ROOTFS_TARBALL to a cached debootstrap minbase rootfs.
-ensure_rootfs() {
-	local arch include=() suffix='' work
-	arch=$(dpkg --print-architecture)
+offline_sources() {
+	debian_sources "$OFFLINE_MIRROR" "$OFFLINE_SECURITY_MIRROR"
+}
+
+# rootfs_paths sets ROOTFS_TARBALL (a cached debootstrap minbase rootfs),
+# ROOTFS_STATUS (its dpkg status, extracted) and ROOTFS_INCLUDE.
+rootfs_paths() {
+	local suffix=''
+	ROOTFS_INCLUDE=()
 	# apt needs CA certificates to talk to https mirrors.
 	if [[ $MIRROR$SECURITY_MIRROR == *https://* ]]; then
-		include=(--include=ca-certificates)
+		ROOTFS_INCLUDE=(--include=ca-certificates)
 		suffix=+ca
 	fi
-	ROOTFS_TARBALL="$CACHE/rootfs/debian-$SUITE-minbase$suffix-$arch.tar.gz"
+	ROOTFS_TARBALL="$CACHE/rootfs/debian-$SUITE-minbase$suffix-$ARCH.tar.gz"
+	ROOTFS_STATUS="$CACHE/rootfs/debian-$SUITE-minbase$suffix-$ARCH.status"
+}
+
+# rootfs_status makes sure ROOTFS_STATUS is the tarball's dpkg status (the
+# tarball itself is not needed while the extract is there).
+rootfs_status() {
+	rootfs_paths
+	if [[ -s $ROOTFS_STATUS ]] && ! [[ $ROOTFS_TARBALL -nt $ROOTFS_STATUS ]]; then
+		return 0
+	fi
+	ensure_rootfs
+	tar -xzf "$ROOTFS_TARBALL" -O ./var/lib/dpkg/status >"$ROOTFS_STATUS.tmp"
+	mv -f "$ROOTFS_STATUS.tmp" "$ROOTFS_STATUS"
+}
+
+# ensure_rootfs sets ROOTFS_TARBALL to a cached debootstrap minbase rootfs.
+ensure_rootfs() {
+	local work
+	rootfs_paths
 	[[ -s $ROOTFS_TARBALL ]] && return 0
 	mkdir -p "$CACHE/rootfs"
 	work=$(mktemp -d "$CACHE/rootfs/.work.XXXXXX")
 	cleanup_dirs+=("$work")
-	log "debootstrap: $SUITE minbase ($arch) from $MIRROR (log: $STATE/debootstrap.log)"
-	if ! debootstrap --variant=minbase --arch="$arch" "${include[@]}" "$SUITE" "$work/rootfs" "$MIRROR" >"$STATE/debootstrap.log" 2>&1; then
+	log "debootstrap: $SUITE minbase ($ARCH) from $MIRROR (log: $STATE/debootstrap.log)"
+	if ! debootstrap --variant=minbase --arch="$ARCH" "${ROOTFS_INCLUDE[@]}" "$SUITE" "$work/rootfs" "$MIRROR" >"$STATE/debootstrap.log" 2>&1; then
 		log_tail "$STATE/debootstrap.log"
 		die "debootstrap failed (log: $STATE/debootstrap.log)"
 	fi
@@ -301,6 +353,19 @@ image_inputs_hash() {
 		(cd "$TESTBED_DIR/image" && find app -type f -print0 | sort -z | xargs -0 sha256sum)
 		debian_sources
 	} | sha256sum | cut -d' ' -f1
+}
+
+# unpack_rootfs DIR extracts the rootfs tarball into DIR and points apt at
+# this machine's mirrors, the way official Debian images do (deb822),
+# including -security: the packages stay at the release versions, so the
+# images carry real pending security fixes.
+unpack_rootfs() {
+	local root=$1
+	tar -C "$root" --numeric-owner -xpzf "$ROOTFS_TARBALL"
+	rm -f "$root/etc/apt/sources.list"
+	mkdir -p "$root/etc/apt/sources.list.d"
+	debian_sources >"$root/etc/apt/sources.list.d/debian.sources"
+	rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/"*.bin
 }
 
 build_image() {
@@ -329,14 +394,7 @@ ensure_images() {
 	safe_rm_tree "$stage"
 	cleanup_dirs+=("$stage")
 	mkdir -p "$stage/rootfs" "$stage/context"
-	tar -C "$stage/rootfs" --numeric-owner -xpzf "$ROOTFS_TARBALL"
-	# Point apt at this machine's mirrors, the way official Debian images do
-	# (deb822), including -security: the packages stay at the release
-	# versions, so the image carries real pending security fixes.
-	rm -f "$stage/rootfs/etc/apt/sources.list"
-	mkdir -p "$stage/rootfs/etc/apt/sources.list.d"
-	debian_sources >"$stage/rootfs/etc/apt/sources.list.d/debian.sources"
-	rm -rf "$stage/rootfs/var/lib/apt/lists/"* "$stage/rootfs/var/cache/apt/"*.bin
+	unpack_rootfs "$stage/rootfs"
 	tar -C "$stage/rootfs" --numeric-owner -cf "$stage/context/rootfs.tar" .
 	safe_rm_tree "$stage/rootfs"
 	cp -a "$TESTBED_DIR/image/app" "$stage/context/app"
@@ -347,6 +405,242 @@ ensure_images() {
 	TEST_DIGEST=$(manifest_digest "$reg" "$TEST_REPO" "$TEST_TAG") || die "images: $TEST_IMAGE missing after push"
 	DEMO_DIGEST=$(manifest_digest "$reg" "$TEST_REPO" "$DEMO_TAG") || die "images: $DEMO_IMAGE missing after push"
 	log "images: pushed to $reg"
+}
+
+# variant_inputs_hash NAME identifies what the variant image NAME is built
+# from, apart from the rootfs tarball (like image_inputs_hash), including the
+# shell functions that shape it.
+variant_inputs_hash() {
+	local name=$1
+	{
+		echo "variant $name layout 1 $SUITE minbase $ARCH"
+		case $name in
+		tooling)
+			cat "$TESTBED_DIR/image/Dockerfile.plain"
+			(cd "$TESTBED_DIR/image" && find slim -type f -print0 | sort -z | xargs -0 sha256sum)
+			declare -f slim_rootfs
+			debian_sources
+			;;
+		offline)
+			cat "$TESTBED_DIR/image/Dockerfile.plain"
+			offline_sources
+			;;
+		distroless)
+			cat "$TESTBED_DIR/image/Dockerfile.distroless"
+			(cd "$TESTBED_DIR/image" && find distroless -type f -print0 | sort -z | xargs -0 sha256sum)
+			declare -f make_distroless_rootfs distroless_stanza dpkg_info_name
+			echo "${DISTROLESS_PACKAGES[*]}"
+			;;
+		esac
+	} | sha256sum | cut -d' ' -f1
+}
+
+variant_ref() {
+	echo "127.0.0.1:$REGISTRY_PORT/${VARIANT_REPO[$1]}:${VARIANT_TAG[$1]}"
+}
+
+# ensure_variant_images builds and pushes the variant images whose stamp or
+# registry tag is missing, from one extraction of the rootfs, and sets
+# VARIANT_DIGEST.
+ensure_variant_images() {
+	local reg="127.0.0.1:$REGISTRY_PORT" name hash todo=() stage digest t0
+	for name in tooling offline distroless; do
+		hash=$(variant_inputs_hash "$name")
+		if [[ $(cat "$CACHE/images-$name.stamp" 2>/dev/null) == "$hash" ]] &&
+			digest=$(manifest_digest "$reg" "${VARIANT_REPO[$name]}" "${VARIANT_TAG[$name]}"); then
+			VARIANT_DIGEST[$name]=$digest
+		else
+			todo+=("$name")
+		fi
+	done
+	if ((${#todo[@]} == 0)); then
+		log "images: variants :${VARIANT_TAG[tooling]}, :${VARIANT_TAG[offline]} and ${VARIANT_REPO[distroless]}:${VARIANT_TAG[distroless]} already in the registry"
+		return 0
+	fi
+	ensure_rootfs
+	t0=$(now_ms)
+	log "images: building ${todo[*]}"
+	stage="$STATE/variant-build"
+	safe_rm_tree "$stage"
+	cleanup_dirs+=("$stage")
+	mkdir -p "$stage/rootfs"
+	unpack_rootfs "$stage/rootfs"
+	# In this order: the tooling image slims the shared rootfs down.
+	for name in offline distroless tooling; do
+		[[ " ${todo[*]} " == *" $name "* ]] || continue
+		mkdir -p "$stage/ctx-$name"
+		"build_${name}_rootfs" "$stage/rootfs" "$stage/ctx-$name/rootfs.tar" "$stage"
+		build_image "$stage/ctx-$name" "$([[ $name == distroless ]] && echo Dockerfile.distroless || echo Dockerfile.plain)" \
+			"$(variant_ref "$name")" "$STATE/build-$name-image.log"
+		rm -f "$stage/ctx-$name/rootfs.tar"
+		VARIANT_DIGEST[$name]=$(manifest_digest "$reg" "${VARIANT_REPO[$name]}" "${VARIANT_TAG[$name]}") ||
+			die "images: $(variant_ref "$name") missing after push"
+		[[ $name != distroless ]] || verify_distroless_image "$(variant_ref "$name")" "$stage"
+		variant_inputs_hash "$name" >"$CACHE/images-$name.stamp"
+	done
+	safe_rm_tree "$stage"
+	log "images: pushed ${todo[*]} in $(elapsed "$t0")"
+}
+
+# build_offline_rootfs ROOT TAR: the test image's rootfs, its apt sources on
+# hosts that never resolve.
+build_offline_rootfs() {
+	local root=$1 sources="$1/etc/apt/sources.list.d/debian.sources"
+	offline_sources >"$sources"
+	tar -C "$root" --numeric-owner -cf "$2" .
+	debian_sources >"$sources"
+}
+
+# build_tooling_rootfs ROOT TAR: a slim rootfs (modifies ROOT).
+build_tooling_rootfs() {
+	slim_rootfs "$1"
+	tar -C "$1" --numeric-owner -cf "$2" .
+}
+
+# slim_rootfs ROOT does what Docker's debian:*-slim images do: drops docs
+# (but copyright files), manual pages, info pages and translations, and adds
+# their dpkg excludes and apt settings (image/slim).
+slim_rootfs() {
+	local root=$1 d f
+	find "$root/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+	find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+	for d in groff info linda lintian/overrides locale man; do
+		[[ ! -d $root/usr/share/$d ]] || find "$root/usr/share/$d" -mindepth 1 -delete
+	done
+	while read -r f; do
+		install -D -m 644 -o 0 -g 0 "$TESTBED_DIR/image/slim/$f" "$root/$f"
+	done < <(cd "$TESTBED_DIR/image/slim" && find . -type f -printf '%P\n')
+	for f in usr/bin/apt-get usr/bin/dpkg usr/bin/dpkg-deb usr/bin/gpgv usr/share/keyrings/debian-archive-keyring.gpg; do
+		[[ -e $root/$f ]] || die "tooling image: $f is missing from the rootfs"
+	done
+}
+
+# build_distroless_rootfs ROOT TAR STAGE
+build_distroless_rootfs() {
+	local dst="$3/distroless"
+	make_distroless_rootfs "$1" "$dst" "${DISTROLESS_PACKAGES[@]}"
+	tar -C "$dst" --numeric-owner -cf "$2" .
+	safe_rm_tree "$dst"
+}
+
+# dpkg_info_name ROOT PKG prints the name PKG's files in var/lib/dpkg/info
+# have: PKG, or PKG:ARCH for Multi-Arch: same packages.
+dpkg_info_name() {
+	local p
+	for p in "$2" "$2:$ARCH"; do
+		[[ -f $1/var/lib/dpkg/info/$p.list ]] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# distroless_stanza STATUS PKG prints PKG's paragraph of a dpkg status file
+# as a control file: without the database's own fields (Status, Conffiles,
+# Config-Version), like distroless's status.d files.
+distroless_stanza() {
+	awk -v p="$2" 'BEGIN { RS = ""; FS = "\n" }
+		$1 == "Package: " p && $0 ~ /\nStatus: install ok installed(\n|$)/ {
+			for (i = 1; i <= NF; i++) {
+				if ($i !~ /^[ \t]/) skip = ($i ~ /^(Status|Conffiles|Config-Version):/)
+				if (!skip) print $i
+			}
+			found = 1
+			exit
+		}
+		END { exit !found }' "$1"
+}
+
+# make_distroless_rootfs SRC DST PKG... builds a distroless-shaped tree in DST
+# from the rootfs in SRC: the files of PKG... (merged-/usr paths resolved, so
+# lib/x86_64-linux-gnu/libc.so.6 lands in usr/lib/..., while the bin, lib,
+# lib64 and sbin symlinks stay), without docs (but copyright files), manual
+# pages, info pages, lintian overrides and translations; their database as
+# var/lib/dpkg/status.d/PKG and PKG.md5sums, and no var/lib/dpkg/status;
+# image/distroless/etc (passwd, group with root and nonroot 65532,
+# nsswitch.conf); /home/nonroot, /tmp. No shell, no apt, no dpkg.
+make_distroless_rootfs() {
+	local src=$1 dst=$2 w="$2.work" p info f
+	shift 2
+	safe_rm_tree "$dst"
+	safe_rm_tree "$w"
+	mkdir -p "$dst" "$w"
+	: >"$w/lists"
+	for p in "$@"; do
+		info=$(dpkg_info_name "$src" "$p") || die "distroless: package $p is not installed in the rootfs"
+		cat "$src/var/lib/dpkg/info/$info.list" >>"$w/lists"
+	done
+	sed -e 's|^/||' "$w/lists" | grep -vx -e '' -e '\.' | LC_ALL=C sort -u >"$w/paths"
+	# Resolve each parent directory inside SRC (realpath -e --relative-base
+	# prints an absolute path for anything that resolves outside it).
+	awk '{ d = $0; if (!sub(/\/[^\/]+$/, "", d)) d = "."; print d }' "$w/paths" | LC_ALL=C sort -u >"$w/dirs"
+	(cd "$src" && xargs -d '\n' -a "$w/dirs" realpath -e --relative-base="$src" --) >"$w/resolved" ||
+		die "distroless: cannot resolve the packages' directories in $src"
+	[[ $(wc -l <"$w/dirs") == "$(wc -l <"$w/resolved")" ]] || die "distroless: realpath output does not match its input"
+	! grep -q '^/' "$w/resolved" || die "distroless: a package directory resolves outside the rootfs: $(grep -m1 '^/' "$w/resolved")"
+	paste -d '\t' "$w/dirs" "$w/resolved" >"$w/dirmap"
+	awk -F'\t' 'NR == FNR { m[$1] = $2; next }
+		{
+			d = $0; b = $0
+			if (sub(/\/[^\/]+$/, "", d)) sub(/^.*\//, "", b); else d = "."
+			r = m[d]; p = (r == "." ? b : r "/" b)
+			if (p ~ /^usr\/share\/(groff|info|linda|lintian|locale|man)(\/|$)/) next
+			if (p ~ /^usr\/share\/doc\/[^\/]+\// && p !~ /^usr\/share\/doc\/[^\/]+\/copyright$/) next
+			# the path and its parents
+			print p; while (sub(/\/[^\/]+$/, "", p)) print p
+		}' "$w/dirmap" "$w/paths" | LC_ALL=C sort -u >"$w/keep"
+	while read -r f; do
+		[[ -e $src/$f || -L $src/$f ]] || die "distroless: $f is listed by a package but missing from the rootfs"
+	done <"$w/keep"
+	tar -C "$src" --numeric-owner --no-recursion --verbatim-files-from --no-unquote -cf - -T "$w/keep" |
+		tar -C "$dst" --numeric-owner -xpf -
+	mkdir -p "$dst/var/lib/dpkg/status.d"
+	for p in "$@"; do
+		info=$(dpkg_info_name "$src" "$p")
+		distroless_stanza "$src/var/lib/dpkg/status" "$p" >"$dst/var/lib/dpkg/status.d/$p" ||
+			die "distroless: no installed $p in the rootfs' dpkg status"
+		[[ ! -f $src/var/lib/dpkg/info/$info.md5sums ]] ||
+			cp "$src/var/lib/dpkg/info/$info.md5sums" "$dst/var/lib/dpkg/status.d/$p.md5sums"
+	done
+	chmod 644 "$dst"/var/lib/dpkg/status.d/*
+	while read -r f; do
+		install -D -m 644 -o 0 -g 0 "$TESTBED_DIR/image/distroless/$f" "$dst/$f"
+	done < <(cd "$TESTBED_DIR/image/distroless" && find . -type f -printf '%P\n')
+	install -d -m 700 -o 65532 -g 65532 "$dst/home/nonroot"
+	[[ -d $dst/tmp ]] || install -d -m 1777 "$dst/tmp"
+	[[ -d $dst/root ]] || install -d -m 700 "$dst/root"
+	for f in usr/bin/sh usr/bin/bash usr/bin/dash usr/bin/apt usr/bin/apt-get usr/bin/dpkg usr/bin/dpkg-deb \
+		var/lib/dpkg/status var/lib/dpkg/info; do
+		[[ ! -e $dst/$f && ! -L $dst/$f ]] || die "distroless: $f should not be in the image"
+	done
+	for f in etc/os-release usr/lib/os-release etc/debian_version etc/passwd etc/group; do
+		[[ -e $dst/$f ]] || die "distroless: $f is missing"
+	done
+	safe_rm_tree "$w"
+}
+
+# verify_distroless_image REF STAGE lists the pushed image's layer and checks
+# the distroless layout (what a patch tool sees), and its config.
+verify_distroless_image() {
+	local ref=$1 dir="$2/distroless-check" layers user p missing=() extra
+	safe_rm_tree "$dir"
+	skopeo copy -q --src-tls-verify=false "docker://$ref" "dir:$dir" >/dev/null || die "distroless: skopeo cannot copy $ref"
+	mapfile -t layers < <(jq -r '.layers[].digest' "$dir/manifest.json")
+	((${#layers[@]} == 1)) || die "distroless: expected one layer in $ref, got ${#layers[@]}"
+	tar -tzf "$dir/${layers[0]#sha256:}" | sed -e 's|^\./||' -e 's|/$||' | LC_ALL=C sort >"$dir/listing"
+	for p in "${DISTROLESS_PACKAGES[@]}"; do
+		missing+=("var/lib/dpkg/status.d/$p" "var/lib/dpkg/status.d/$p.md5sums")
+	done
+	missing+=(etc/os-release usr/lib/os-release etc/debian_version etc/passwd etc/group tmp home/nonroot
+		usr/share/zoneinfo/Etc/UTC bin lib64)
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | LC_ALL=C sort | comm -23 - "$dir/listing")
+	grep -q '^usr/lib/[^/]*/libc\.so\.6$' "$dir/listing" || missing+=(usr/lib/TRIPLET/libc.so.6)
+	((${#missing[@]} == 0)) || die "distroless: $ref lacks ${missing[*]}"
+	extra=$(awk '/^usr\/bin\/(sh|bash|dash|apt|apt-get|dpkg|dpkg-deb)$/ || /^var\/lib\/dpkg\/(status|info)$/ ||
+		/^usr\/share\/(man|info|locale)\/./ || (/^usr\/share\/doc\/[^\/]+\/./ && !/\/copyright$/) { print; if (++n == 5) exit }' "$dir/listing")
+	[[ -z $extra ]] || die "distroless: $ref should not contain: $(echo "$extra" | tr '\n' ' ')"
+	user=$(skopeo inspect --config --tls-verify=false "docker://$ref" | jq -r '.config.User')
+	[[ $user == 65532 ]] || die "distroless: $ref runs as '$user', not 65532"
+	log "images: distroless layer checked: $(wc -l <"$dir/listing") entries, status.d for ${DISTROLESS_PACKAGES[*]}, no shell/apt/dpkg/docs, user $user"
+	safe_rm_tree "$dir"
 }
 
 # check_exec runs one container per buildkitd process, proving runc works.
@@ -535,6 +829,14 @@ check_dockerd() {
 	log "dockerd: pulled, ran ($ok) and built FROM $TEST_IMAGE in $(elapsed "$t0"); its BuildKit ${bk:-?} answers on /grpc"
 }
 
+# note_distroless_upgrades warns when the distroless image no longer carries
+# pending security fixes (a rootfs debootstrapped after a point release).
+note_distroless_upgrades() {
+	local n
+	n=$(awk -v pkgs=" ${DISTROLESS_PACKAGES[*]} " '$2 != "-" && index(pkgs, " " $1 " ") { n++ } END { print n + 0 }' "$MIRROR_DIR/upgrades")
+	((n >= 3)) || log "warning: only $n of the distroless image's packages (${DISTROLESS_PACKAGES[*]}) have pending upgrades"
+}
+
 write_env() {
 	local tmp="$STATE/env.tmp" kv
 	local vars=(
@@ -553,7 +855,18 @@ write_env() {
 		"DARN_DEBIAN_SUITE=$SUITE"
 		"DARN_DEBIAN_MIRROR=$MIRROR"
 		"DARN_DEBIAN_SECURITY_MIRROR=$SECURITY_MIRROR"
+		"DARN_TOOLING_IMAGE=$(variant_ref tooling)"
+		"DARN_TOOLING_IMAGE_DIGEST=${VARIANT_DIGEST[tooling]}"
+		"DARN_OFFLINE_IMAGE=$(variant_ref offline)"
+		"DARN_OFFLINE_IMAGE_DIGEST=${VARIANT_DIGEST[offline]}"
+		"DARN_DISTROLESS_IMAGE=$(variant_ref distroless)"
+		"DARN_DISTROLESS_IMAGE_DIGEST=${VARIANT_DIGEST[distroless]}"
+		"DARN_DISTROLESS_PACKAGES=$(IFS=,; echo "${DISTROLESS_PACKAGES[*]}")"
+		"DARN_MIRROR_URL=http://127.0.0.1:$MIRROR_PORT"
+		"DARN_TAMPERED_MIRROR_URL=http://127.0.0.1:$MIRROR_PORT/tampered"
 	)
+	# pkg=version,... of the test image's pending upgrades, all on the mirror.
+	[[ -z $MIRROR_UPGRADES ]] || vars+=("DARN_MIRROR_UPGRADES=$MIRROR_UPGRADES")
 	[[ $DOCKERD_ENABLED == 0 ]] || vars+=("DARN_DOCKER_HOST=$DOCKER_ADDR")
 	: >"$tmp"
 	for kv in "${vars[@]}"; do
@@ -568,6 +881,7 @@ main() {
 	t0=$(now_ms)
 	[[ $EUID -eq 0 ]] || die "run as root: debootstrap and the runc worker need it"
 	mkdir -p "$STATE" "$CACHE"
+	ARCH=$(dpkg --print-architecture)
 	exec 9>"$STATE/lock"
 	flock -w 600 9 || die "another up.sh/down.sh holds $STATE/lock"
 
@@ -592,10 +906,16 @@ main() {
 	exec 8>"$CACHE/lock"
 	flock -w 1800 8 || die "timed out waiting for $CACHE/lock"
 	ensure_images
+	ensure_mirror
+	ensure_variant_images
 	exec 8>&-
+	OFFLINE_IMAGE=$(variant_ref offline)
+	note_distroless_upgrades
 	check_exec
 	check_buildx_builder
 	[[ $DOCKERD_ENABLED == 0 ]] || check_dockerd
+	ensure_mirror_server
+	check_mirror
 	write_env
 	rc=$(($(now_ms) - t0))
 	log "ready in $((rc / 1000)).$(printf '%03d' $((rc % 1000)) | cut -c1)s; source $STATE/env"
