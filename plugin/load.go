@@ -62,3 +62,22 @@ func (l *dockerLoad) wait(buildErr error) error {
 	_ = l.pw.Close()
 	return <-l.done
 }
+
+// pushWithDocker pushes an image from the Docker daemon's store: the
+// daemon's own BuildKit (Docker 20.10) stores results but does not push
+// them itself.
+func pushWithDocker(ctx context.Context, dockerCLI command.Cli, tag string) error {
+	auth, err := command.RetrieveAuthTokenFromImage(dockerCLI.ConfigFile(), tag)
+	if err != nil {
+		return fmt.Errorf("reading registry credentials for %s: %w", tag, err)
+	}
+	resp, err := dockerCLI.Client().ImagePush(ctx, tag, dockerclient.ImagePushOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("pushing %s: %w", tag, err)
+	}
+	defer resp.Close()
+	if err := jsonmessage.DisplayJSONMessagesStream(resp, io.Discard, 0, false, nil); err != nil {
+		return fmt.Errorf("pushing %s: %w", tag, err)
+	}
+	return nil
+}

@@ -43,11 +43,12 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 	// the solve: the image, the tooling image and a --frontend image.
 	solveOpt.SourcePolicy = pol
 	var load *dockerLoad
+	daemonPush := false
 	switch {
 	case info.Driver == driverDocker:
 		// The Docker daemon's BuildKit stores images itself: its exporter
 		// is "moby", and loading is storing.
-		solveOpt.Exports = dockerDriverExports(solveOpt.Exports, o)
+		solveOpt.Exports, daemonPush = dockerDriverExports(solveOpt.Exports, o)
 	case o.load:
 		load = startLoad(ctx, dockerCLI)
 		solveOpt.Exports = append(solveOpt.Exports, load.export(o.tag))
@@ -60,6 +61,11 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 	}
 	if err != nil {
 		return explainSourcePolicyError(explain(err, info), pol)
+	}
+	if daemonPush {
+		if err := pushWithDocker(ctx, dockerCLI, o.tag); err != nil {
+			return err
+		}
 	}
 	return printSummary(dockerCLI.Out(), summary, o)
 }
@@ -151,13 +157,16 @@ func (o imageOptions) exports() ([]client.ExportEntry, error) {
 
 // dockerDriverExports adapts exports to the Docker daemon's BuildKit, as
 // buildx does for its docker driver: "image" becomes "moby", which writes
-// into the daemon's image store, and --load is such an export.
-func dockerDriverExports(exports []client.ExportEntry, o imageOptions) []client.ExportEntry {
-	out := make([]client.ExportEntry, 0, len(exports)+1)
+// into the daemon's image store, and --load is such an export. push says
+// whether the stored image must then be pushed through the Docker API,
+// since Docker 20.10's exporter does not push.
+func dockerDriverExports(exports []client.ExportEntry, o imageOptions) (out []client.ExportEntry, push bool) {
 	stored := false
 	for _, e := range exports {
 		if e.Type == client.ExporterImage {
 			e.Type = "moby"
+			push = push || e.Attrs["push"] == "true"
+			delete(e.Attrs, "push")
 			stored = true
 		}
 		out = append(out, e)
@@ -165,7 +174,7 @@ func dockerDriverExports(exports []client.ExportEntry, o imageOptions) []client.
 	if o.load && !stored {
 		out = append(out, client.ExportEntry{Type: "moby", Attrs: map[string]string{"name": o.tag}})
 	}
-	return out
+	return out, push
 }
 
 // solve runs darn and shows BuildKit's own progress display. It returns
