@@ -76,7 +76,7 @@ test-unit: tools ## Run the unit tests (no daemon needed)
 test-integration: testbed plugin frontend ## Run the integration tests against the test bed
 	set -a && source $(TESTBED)/env && set +a && \
 	  DARN_PLUGIN=$(BIN)/docker-patch DARN_REQUIRE_INTEGRATION=1 DARN_FRONTEND_IMAGE=$(FRONTEND_IMAGE) \
-	  $(BIN)/gotestsum --format testname -- -count=1 -timeout $(INTEGRATION_TIMEOUT) ./integration/...
+	  $(BIN)/gotestsum --format testname -- -count=1 -timeout $(INTEGRATION_TIMEOUT) ./...
 
 .PHONY: golden
 golden: ## Regenerate golden files

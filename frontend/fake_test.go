@@ -163,10 +163,20 @@ func (f *fakeClient) Inputs(context.Context) (map[string]llb.State, error) {
 func (r *fakeRef) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
 	prefix := strings.TrimSuffix(req.Path, "/") + "/"
 	var out []*fstypes.Stat
+	dirs := map[string]bool{}
 	for name, dt := range r.files {
-		if rest, ok := strings.CutPrefix(name, prefix); ok && !strings.Contains(rest, "/") {
-			out = append(out, &fstypes.Stat{Path: rest, Size: int64(len(dt)), Mode: 0o644})
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok {
+			continue
 		}
+		if dir, _, nested := strings.Cut(rest, "/"); nested {
+			if !dirs[dir] {
+				dirs[dir] = true
+				out = append(out, &fstypes.Stat{Path: dir, Mode: uint32(fs.ModeDir | 0o755)})
+			}
+			continue
+		}
+		out = append(out, &fstypes.Stat{Path: rest, Size: int64(len(dt)), Mode: 0o644})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("open %s: %w", req.Path, fs.ErrNotExist)

@@ -63,10 +63,14 @@ func readDB(ctx context.Context, ref gwclient.Reference) ([]policy.Package, erro
 	files := map[string][]byte{}
 	for _, e := range entries {
 		// Checksum sidecars are the bulk of status.d and hold no entries.
-		if e.IsDir() || strings.HasSuffix(e.Path, ".md5sums") {
+		if strings.HasSuffix(e.Path, ".md5sums") {
 			continue
 		}
 		p := path.Join(dpkgStatusDPath, e.Path)
+		if e.IsDir() {
+			// Newer distroless builds keep <pkg>/control and <pkg>/md5sums.
+			p = path.Join(p, "control")
+		}
 		if files[e.Path], err = ref.ReadFile(ctx, gwclient.ReadRequest{Filename: p}); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p, err)
 		}

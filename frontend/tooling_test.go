@@ -60,6 +60,29 @@ func TestBuildDistroless(t *testing.T) {
 	}
 }
 
+// Newer distroless builds keep status.d/<pkg>/control directories.
+func TestBuildDistrolessControlDirs(t *testing.T) {
+	f := distrolessFake(defaultOpts)
+	f.files = map[string]string{
+		"/etc/os-release":                      testOSRelease,
+		"/var/lib/dpkg/status.d/libc6/control": statusD("libc6", "2.36-9+deb12u9"),
+		"/var/lib/dpkg/status.d/libc6/md5sums": "0123  lib/x86_64-linux-gnu/libc.so.6\n",
+		"/var/lib/dpkg/status.d/tar/control":   statusD("tar", "1.34+dfsg-1.2"),
+	}
+	f.after = map[string]string{
+		"/var/lib/dpkg/status.d/libc6/control": statusD("libc6", "2.36-9+deb12u10"),
+		"/var/lib/dpkg/status.d/tar/control":   statusD("tar", "1.34+dfsg-1.2"),
+	}
+	res, err := Build(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []Summary
+	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil || len(sums[0].Changes) != 1 {
+		t.Fatalf("summary: %v %s", err, res.Metadata[MetadataSummaryKey])
+	}
+}
+
 func TestBuildDistrolessToolingOption(t *testing.T) {
 	f := distrolessFake(map[string]string{"image": "debian:12", "context:report": "local:report",
 		"tooling-image": "127.0.0.1:5000/tools/debian:bookworm-slim", "repo-mirror": "http://deb.example/debian=http://127.0.0.1:8080/debian"})

@@ -29,16 +29,23 @@ stanza() {
 	dpkg-deb -f "$1" | awk -v st="$2" 'NR == 1 && st != "" { print; print "Status: install ok installed"; next } { print }'
 }
 
-# record_statusd DEB NAME: rewrite NAME's file in status.d (distroless
-# layout) and its md5sums sidecar.
+# record_statusd DEB NAME: rewrite NAME's entry in status.d (distroless
+# layout: a file NAME with a NAME.md5sums sidecar, or in newer builds a
+# directory NAME holding control and md5sums).
 record_statusd() {
-	f=$(grep -l -x "Package: $2" "$db"/status.d/* 2>/dev/null | grep -v '\.md5sums$' | head -n 1 || true)
-	[ -n "$f" ] || f=$db/status.d/$2
+	if [ -d "$db/status.d/$2" ]; then
+		f=$db/status.d/$2/control
+		sums=$db/status.d/$2/md5sums
+	else
+		f=$(grep -l -x "Package: $2" "$db"/status.d/* 2>/dev/null | grep -v '\.md5sums$' | head -n 1 || true)
+		[ -n "$f" ] || f=$db/status.d/$2
+		sums=$f.md5sums
+	fi
 	st=""
 	! grep -q '^Status:' "$f" 2>/dev/null || st=yes
 	stanza "$1" "$st" >"$f.darn-new"
 	mv "$f.darn-new" "$f"
-	if dpkg-deb --ctrl-tarfile "$1" | tar -xOf - ./md5sums >"$f.md5sums" 2>/dev/null; then :; else rm -f "$f.md5sums"; fi
+	if dpkg-deb --ctrl-tarfile "$1" | tar -xOf - ./md5sums >"$sums" 2>/dev/null; then :; else rm -f "$sums"; fi
 }
 
 # record_status DEB NAME: replace NAME's entry in a plain status file.
