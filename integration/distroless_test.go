@@ -243,6 +243,24 @@ func TestToolingSourcePolicy(t *testing.T) {
 	if !strings.Contains(out, other) {
 		t.Errorf("the pinned tooling digest %s was not used:\n%s", other, out)
 	}
+
+	// `policy pin` writes what the tooling CONVERT maps to, pinned; a
+	// patch under that policy uses exactly those digests.
+	convert := policyFile(t, convertRule(defaultTooling, d.tooling))
+	pinned := filepath.Join(t.TempDir(), "pinned.json")
+	runPlugin(t, d.bed, 0, "patch", "policy", "pin", d.image, "--source-policy", convert, "--output", pinned)
+	dt, err := os.ReadFile(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toolingDigest := os.Getenv("DARN_TOOLING_IMAGE_DIGEST")
+	if !strings.Contains(string(dt), d.tooling+"@"+toolingDigest) || !strings.Contains(string(dt), d.image+"@") {
+		t.Errorf("the pinned policy must pin the image and the tooling image %s@%s:\n%s", d.tooling, toolingDigest, dt)
+	}
+	out = runPlugin(t, d.bed, 0, append(args, "--source-policy", pinned)...)
+	if !strings.Contains(out, toolingDigest) {
+		t.Errorf("the patch under the pinned policy did not use %s:\n%s", toolingDigest, out)
+	}
 }
 
 // An image whose apt sources point nowhere is patched through mirrors on
