@@ -150,18 +150,11 @@ func (o *pinOptions) validate() error {
 // policy if there is one, resolves every image the patch would pull and
 // writes the policy that pins them.
 func runPin(ctx context.Context, dockerCLI command.Cli, o pinOptions) error {
-	pol, err := loadSourcePolicy(o.sourcePolicy, os.Getenv)
-	if err != nil {
-		return err
-	}
-	c, info, err := connectBuilder(ctx, dockerCLI, o.builder, os.Getenv)
+	c, _, pol, err := openBuilder(ctx, dockerCLI, o.builder, o.sourcePolicy, o.progress)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if o.progress != "quiet" && o.progress != "rawjson" {
-		fmt.Fprintf(dockerCLI.Err(), "using builder %s\n", info)
-	}
 	opt, err := o.solveOpt(dockerCLI, pol)
 	if err != nil {
 		return err

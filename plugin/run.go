@@ -12,6 +12,7 @@ import (
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
+	spb "github.com/moby/buildkit/sourcepolicy/pb"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
@@ -23,18 +24,11 @@ import (
 // image through gateway.v0) on the chosen builder, exports the result and
 // prints what changed.
 func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error {
-	pol, err := loadSourcePolicy(o.sourcePolicy, os.Getenv)
-	if err != nil {
-		return err
-	}
-	c, info, err := connectBuilder(ctx, dockerCLI, o.builder, os.Getenv)
+	c, info, pol, err := openBuilder(ctx, dockerCLI, o.builder, o.sourcePolicy, o.progress)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if o.progress != "quiet" && o.progress != "rawjson" {
-		fmt.Fprintf(dockerCLI.Err(), "using builder %s\n", info)
-	}
 	solveOpt, err := o.solveOpt(dockerCLI)
 	if err != nil {
 		return err
@@ -68,6 +62,24 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		}
 	}
 	return printSummary(dockerCLI.Out(), summary, o)
+}
+
+// openBuilder does what every command that runs darn does first: load the
+// source policy, connect to the first builder that answers, and say which
+// one it is unless progress output is quiet or machine-readable.
+func openBuilder(ctx context.Context, dockerCLI command.Cli, b builderOptions, policyFile, progress string) (*client.Client, builderInfo, *spb.Policy, error) {
+	pol, err := loadSourcePolicy(policyFile, os.Getenv)
+	if err != nil {
+		return nil, builderInfo{}, nil, err
+	}
+	c, info, err := connectBuilder(ctx, dockerCLI, b, os.Getenv)
+	if err != nil {
+		return nil, builderInfo{}, nil, err
+	}
+	if progress != "quiet" && progress != "rawjson" {
+		fmt.Fprintf(dockerCLI.Err(), "using builder %s\n", info)
+	}
+	return c, info, pol, nil
 }
 
 // solveOpt maps the flags to one BuildKit solve: the report's directory as
