@@ -9,7 +9,7 @@ import (
 // pure are the packages that must never reach for a daemon: data flows
 // options → report → plan → LLB → result, and only frontend/ and plugin/
 // do IO.
-var pure = []string{"./policy/...", "./distros/...", "./llb/...", "./report/..."}
+var pure = []string{"./policy/...", "./distros/...", "./llb/...", "./report/...", "./vex/..."}
 
 // Nothing the pure packages depend on, even indirectly, may be a client of
 // BuildKit's gateway or daemon, or of Docker.

@@ -80,7 +80,7 @@ func TestDistroless(t *testing.T) {
 	tag := d.tag("distroless")
 	out := runPlugin(t, d.bed, 0, "patch", "image", d.image, "--report", filepath.Join(reportDir, "report.json"),
 		"--source-policy", policy, "--tag", tag, "--push", "--progress", "plain")
-	if !strings.Contains(out, "has no package manager") {
+	if !strings.Contains(out, "no package manager: patched from the tooling image") {
 		t.Errorf("the tooling path must be announced:\n%s", out)
 	}
 	orig, patched := fetchImage(t, d.image), fetchImage(t, tag)
@@ -287,6 +287,13 @@ func TestRepoMirror(t *testing.T) {
 			t.Errorf("the patch changed the image's apt configuration: %s", le.Name)
 		}
 	}
+
+	// The same mirrors from a source policy file: CONVERT rules on URLs.
+	rules := fmt.Sprintf(`{"action":"CONVERT","selector":{"identifier":"http://deb.darn-unreachable.invalid/debian","match_type":"EXACT"},"updates":{"identifier":"%s/debian"}},`+
+		`{"action":"CONVERT","selector":{"identifier":"http://security.darn-unreachable.invalid/debian-security/*","match_type":"WILDCARD"},"updates":{"identifier":"%s/debian-security/${1}"}}`, mirror, mirror)
+	viaPolicy := e.tag("mirror-policy")
+	runPlugin(t, e.bed, 0, "patch", "image", offline, "--report", report, "--tag", viaPolicy, "--push", "--progress", "plain", "--source-policy", policyFile(t, rules))
+	assertPackages(t, orig, fetchImage(t, viaPolicy), e.cands)
 
 	out := runPlugin(t, e.bed, 1, append([]string{"patch", "image", offline, "--report", report, "--tag", e.tag("tampered"), "--push", "--progress", "plain", "--no-cache"}, mirrors(tampered)...)...)
 	if !strings.Contains(out, "Hash Sum mismatch") && !strings.Contains(out, "File has unexpected size") {

@@ -29,6 +29,7 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		return err
 	}
 	defer c.Close()
+	o.repoMirrors = withPolicyMirrors(o.repoMirrors, pol)
 	solveOpt, err := o.solveOpt(dockerCLI)
 	if err != nil {
 		return err

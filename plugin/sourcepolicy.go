@@ -98,3 +98,14 @@ func denyingRule(pol *spb.Policy, id string) int {
 	}
 	return last
 }
+
+// withPolicyMirrors adds the repository mirrors a source policy names
+// (CONVERT rules on http(s) URLs) to the --repo-mirror flags. The flags
+// come first: for the same original, the first mirror wins.
+func withPolicyMirrors(flags []string, pol *spb.Policy) []string {
+	out := append([]string(nil), flags...)
+	for _, m := range policy.RepoMirrors(pol) {
+		out = append(out, m.Original+"="+m.Mirror)
+	}
+	return out
+}

@@ -167,3 +167,15 @@ func TestPinDeniedTestbed(t *testing.T) {
 		t.Errorf("stdout: %q", stdout.String())
 	}
 }
+
+func TestWithPolicyMirrors(t *testing.T) {
+	pol, err := policy.ParseSourcePolicy([]byte(`{"rules":[{"action":"CONVERT","selector":{"identifier":"http://deb.example/debian","match_type":"EXACT"},"updates":{"identifier":"http://127.0.0.1:8080/debian"}}]}`), "p.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := withPolicyMirrors([]string{"http://a.example/x=http://127.0.0.1/x"}, pol)
+	want := []string{"http://a.example/x=http://127.0.0.1/x", "http://deb.example/debian=http://127.0.0.1:8080/debian"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("withPolicyMirrors = %v, want %v", got, want)
+	}
+}

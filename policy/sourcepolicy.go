@@ -376,3 +376,42 @@ func toJSONRule(r *spb.Rule) jsonRule {
 }
 
 func quote(s string) json.RawMessage { return json.RawMessage(strconv.Quote(s)) }
+
+// RepoMirror is a package repository URL prefix and its replacement.
+type RepoMirror struct {
+	Original string
+	Mirror   string
+}
+
+// RepoMirrors reads a source policy's CONVERT rules whose selectors are
+// http(s) URLs as repository mirrors for the package manager, so one
+// policy file can redirect both images and repositories. BuildKit never
+// applies these rules itself: apt fetches inside a build step, not as a
+// BuildKit source. An EXACT selector maps that URL prefix; a WILDCARD
+// selector ending in "*" maps its prefix to the update's prefix before
+// "${1}".
+func RepoMirrors(p *spb.Policy) []RepoMirror {
+	if p == nil {
+		return nil
+	}
+	var out []RepoMirror
+	for _, r := range p.Rules {
+		if r.Action != spb.PolicyAction_CONVERT || r.Selector == nil || r.Updates == nil {
+			continue
+		}
+		id, to := r.Selector.Identifier, r.Updates.Identifier
+		if !strings.HasPrefix(id, "http://") && !strings.HasPrefix(id, "https://") {
+			continue
+		}
+		if r.Selector.MatchType == spb.MatchType_WILDCARD {
+			if !strings.HasSuffix(id, "*") || strings.Count(id, "*") != 1 {
+				continue
+			}
+			id, to = strings.TrimSuffix(id, "*"), strings.TrimSuffix(to, "${1}")
+		} else if r.Selector.MatchType != spb.MatchType_EXACT {
+			continue
+		}
+		out = append(out, RepoMirror{Original: id, Mirror: to})
+	}
+	return out
+}

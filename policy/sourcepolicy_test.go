@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -278,5 +279,28 @@ func TestConvertSourceDenied(t *testing.T) {
 	}
 	if got, err := ConvertSource(nil, "local://context"); err != nil || got != "local://context" {
 		t.Errorf("no policy: %q, %v", got, err)
+	}
+}
+
+func TestRepoMirrors(t *testing.T) {
+	dt := []byte(`{"rules":[
+	 {"action":"CONVERT","selector":{"identifier":"http://deb.example/debian-security/*","match_type":"WILDCARD"},"updates":{"identifier":"http://127.0.0.1:8080/debian-security/${1}"}},
+	 {"action":"CONVERT","selector":{"identifier":"http://deb.example/debian","match_type":"EXACT"},"updates":{"identifier":"http://127.0.0.1:8080/debian"}},
+	 {"action":"CONVERT","selector":{"identifier":"docker-image://docker.io/library/debian:12-slim","match_type":"EXACT"},"updates":{"identifier":"docker-image://127.0.0.1:5000/debian:12-slim"}},
+	 {"action":"DENY","selector":{"identifier":"http://evil.example/*","match_type":"WILDCARD"}}]}`)
+	p, err := ParseSourcePolicy(dt, "p.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := RepoMirrors(p)
+	want := []RepoMirror{
+		{Original: "http://deb.example/debian-security/", Mirror: "http://127.0.0.1:8080/debian-security/"},
+		{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RepoMirrors = %+v, want %+v", got, want)
+	}
+	if RepoMirrors(nil) != nil {
+		t.Error("no policy, no mirrors")
 	}
 }
