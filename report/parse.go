@@ -39,7 +39,8 @@ const (
 
 // Parse reads a scanner's JSON report, detecting the scanner from the
 // content. It reads Trivy reports of every schema: SchemaVersion 2, the
-// legacy top-level array of results, and a bare null (an empty report).
+// legacy top-level array of results, and a bare null (an empty report);
+// and Grype's `-o json` reports, from grype 0.7.0 on.
 // Input that is valid JSON but no known report fails with
 // [ErrUnknownFormat]; malformed JSON fails with a [*LocationError].
 func Parse(dt []byte) (Report, error) {
@@ -51,8 +52,7 @@ func Parse(dt []byte) (Report, error) {
 	case formatTrivy:
 		return parseTrivy(dt)
 	case formatGrype:
-		// A Grype reader plugs in here as parseGrype(dt).
-		return Report{}, fmt.Errorf("parsing report: grype is not supported yet: %w", ErrUnknownFormat)
+		return parseGrype(dt)
 	}
 	return Report{}, fmt.Errorf("parsing report: %w", ErrUnknownFormat)
 }

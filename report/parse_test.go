@@ -34,7 +34,6 @@ func TestParseUnknownFormat(t *testing.T) {
 		{"other object", `{"name": "x", "results": 1}`},
 		{"array of numbers", "[1, 2]"},
 		{"array without Target", `[{"Type": "alpine"}]`},
-		{"grype", `{"matches": [], "source": {}, "distro": {}, "descriptor": {"name": "grype"}}`},
 		{"future trivy schema", `{"SchemaVersion": 3, "Results": []}`},
 	}
 	for _, tc := range tests {
