@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/darn-dev/darn/report"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/solver/pb"
 	srctypes "github.com/moby/buildkit/source/types"
@@ -341,20 +342,11 @@ func describeJSON(err error) error {
 	return errors.New(msg)
 }
 
-// jsonPosition turns the offset of a syntax or type error into a 1-based
-// line and column; 0, 0 for errors without one.
+// jsonPosition is the 1-based line and column of a JSON error; 0, 0 for
+// errors without one.
 func jsonPosition(dt []byte, err error) (line, col int) {
-	var offset int64
-	if e, ok := errors.AsType[*json.SyntaxError](err); ok {
-		offset = e.Offset
-	} else if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		offset = e.Offset
-	} else {
-		return 0, 0
-	}
-	// The offset counts the bytes read up to and including the offending one.
-	last := max(min(int(offset), len(dt))-1, 0)
-	return 1 + bytes.Count(dt[:last], []byte{'\n'}), last - bytes.LastIndexByte(dt[:last], '\n')
+	line, col, _ = report.Locate(dt, err)
+	return line, col
 }
 
 // toJSONRule is the file form of a validated rule.

@@ -122,16 +122,26 @@ func decode(dt []byte, v any) error {
 	if err == nil {
 		return nil
 	}
+	if line, col, ok := Locate(dt, err); ok {
+		return &LocationError{Line: line, Column: col, Err: err}
+	}
+	return err
+}
+
+// Locate returns the 1-based line and column in dt of a JSON syntax or type
+// error; ok is false for errors that carry no offset. Other readers of
+// user-written JSON (source policies) use it too.
+func Locate(dt []byte, err error) (line, col int, ok bool) {
 	var offset int64
-	if e, ok := errors.AsType[*json.SyntaxError](err); ok {
+	if e, isSyntax := errors.AsType[*json.SyntaxError](err); isSyntax {
 		offset = e.Offset
-	} else if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+	} else if e, isType := errors.AsType[*json.UnmarshalTypeError](err); isType {
 		offset = e.Offset
 	} else {
-		return err
+		return 0, 0, false
 	}
-	line, col := position(dt, offset)
-	return &LocationError{Line: line, Column: col, Err: err}
+	line, col = position(dt, offset)
+	return line, col, true
 }
 
 // position converts a decoder offset, which counts the bytes read up to
