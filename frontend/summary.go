@@ -41,6 +41,8 @@ type Change struct {
 	// From is empty for a package newly installed as a dependency.
 	From string `json:"from,omitempty"`
 	To   string `json:"to"`
+	// Arch is the package's architecture ("amd64", "all").
+	Arch string `json:"arch,omitempty"`
 	// Planned is false for dependencies apt needed.
 	Planned bool     `json:"planned"`
 	Fixes   []string `json:"fixes,omitempty"`
@@ -86,12 +88,12 @@ func changes(plan policy.Plan, before, after []policy.Package) []Change {
 		planned[it.Name] = it
 	}
 	var out []Change
-	for name, v := range versions(after) {
-		if old[name] == v {
+	for _, p := range after {
+		if !p.Installed || old[p.Name] == p.Version {
 			continue
 		}
-		it, ok := planned[name]
-		out = append(out, Change{Name: name, From: old[name], To: v, Planned: ok, Fixes: it.Fixes})
+		it, ok := planned[p.Name]
+		out = append(out, Change{Name: p.Name, From: old[p.Name], To: p.Version, Arch: p.Arch, Planned: ok, Fixes: it.Fixes})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

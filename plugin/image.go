@@ -33,7 +33,9 @@ type imageOptions struct {
 	// sourcePolicy is a BuildKit source policy file for every image the
 	// patch pulls; empty for $EXPERIMENTAL_BUILDKIT_SOURCE_POLICY.
 	sourcePolicy string
-	builder      builderOptions
+	// vexFile receives an OpenVEX document of the verified fixes.
+	vexFile string
+	builder builderOptions
 }
 
 const imageExamples = `  # Patch the packages a Trivy report names and push the result as debian:12-patched
@@ -87,6 +89,7 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	f.StringArrayVar(&o.repoMirrors, "repo-mirror", nil, "Fetch packages from MIRROR instead of ORIGINAL while patching: ORIGINAL=MIRROR (repeatable)")
 	f.StringVar(&o.frontendImage, "frontend", "", "Run darn from this frontend image (gateway.v0) instead of in-process")
 	f.StringVar(&o.sourcePolicy, "source-policy", "", "BuildKit source policy (JSON) for every image the patch pulls, e.g. from \"docker patch policy pin\" (default $"+envSourcePolicy+")")
+	f.StringVar(&o.vexFile, "vex", "", "Write an OpenVEX document of the vulnerabilities verified fixed to this file")
 	addBuilderFlags(f, &o.builder)
 	return cmd
 }
@@ -109,6 +112,9 @@ func (o *imageOptions) validate() error {
 		if orig, mirror, ok := strings.Cut(m, "="); !ok || orig == "" || mirror == "" || strings.Contains(m, ",") {
 			return usageError{fmt.Errorf("--repo-mirror %q: want ORIGINAL=MIRROR, e.g. http://deb.debian.org/debian=http://mirror.local/debian", m)}
 		}
+	}
+	if o.vexFile != "" && !o.push && !o.load && len(o.outputs) == 0 {
+		return usageError{fmt.Errorf("--vex names the patched image by digest: add --push, --load or an image/oci/docker --output")}
 	}
 	if err := o.builder.validate(); err != nil {
 		return usageError{err}

@@ -48,7 +48,7 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		load = startLoad(ctx, dockerCLI)
 		solveOpt.Exports = append(solveOpt.Exports, load.export(o.tag))
 	}
-	summary, err := o.solve(ctx, c, solveOpt, dockerCLI)
+	summary, resp, err := o.solve(ctx, c, solveOpt, dockerCLI)
 	if load != nil {
 		if lerr := load.wait(err); err == nil {
 			err = lerr
@@ -59,6 +59,12 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 	}
 	if daemonPush {
 		if err := pushWithDocker(ctx, dockerCLI, o.tag); err != nil {
+			return err
+		}
+	}
+	if o.vexFile != "" {
+		say := func(msg string) { fmt.Fprintln(dockerCLI.Err(), msg) }
+		if err := writeVEX(o, summary, resp, say); err != nil {
 			return err
 		}
 	}
@@ -191,18 +197,21 @@ func dockerDriverExports(exports []client.ExportEntry, o imageOptions) (out []cl
 }
 
 // solve runs darn and shows BuildKit's own progress display. It returns
-// the frontend's summary.
-func (o imageOptions) solve(ctx context.Context, c *client.Client, opt client.SolveOpt, dockerCLI command.Cli) ([]byte, error) {
+// the frontend's summary and the exporters' response.
+func (o imageOptions) solve(ctx context.Context, c *client.Client, opt client.SolveOpt, dockerCLI command.Cli) ([]byte, map[string]string, error) {
 	display, err := progressui.NewDisplay(dockerCLI.Err(), progressui.DisplayMode(o.progress))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--progress: %w", err)}
+		return nil, nil, usageError{fmt.Errorf("--progress: %w", err)}
 	}
-	var summary []byte
+	var (
+		summary []byte
+		resp    *client.SolveResponse
+	)
 	ch := make(chan *client.SolveStatus)
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		var err error
-		summary, err = o.run(ctx, c, opt, ch)
+		summary, resp, err = o.run(ctx, c, opt, ch)
 		return err
 	})
 	eg.Go(func() error {
@@ -210,21 +219,24 @@ func (o imageOptions) solve(ctx context.Context, c *client.Client, opt client.So
 		_, err := display.UpdateFrom(context.WithoutCancel(ctx), ch)
 		return err
 	})
-	return summary, eg.Wait()
+	if err := eg.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return summary, resp.ExporterResponse, nil
 }
 
 // run runs darn's frontend in-process through client.Build, or its image
 // through gateway.v0 when --frontend names one. BuildKit hands the
 // frontend's "frontend."-prefixed metadata back either way.
-func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.SolveOpt, ch chan *client.SolveStatus) ([]byte, error) {
+func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.SolveOpt, ch chan *client.SolveStatus) ([]byte, *client.SolveResponse, error) {
 	if o.frontendImage != "" {
 		opt.Frontend = "gateway.v0"
 		opt.FrontendAttrs["source"] = o.frontendImage
 		resp, err := c.Solve(ctx, nil, opt, ch)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return []byte(resp.ExporterResponse[frontend.MetadataSummaryKey]), nil
+		return []byte(resp.ExporterResponse[frontend.MetadataSummaryKey]), resp, nil
 	}
 	var summary []byte
 	buildFunc := func(ctx context.Context, gc gwclient.Client) (*gwclient.Result, error) {
@@ -237,8 +249,8 @@ func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.Solv
 		}
 		return res, err
 	}
-	_, err := c.Build(ctx, opt, "docker-patch", buildFunc, ch)
-	return summary, err
+	resp, err := c.Build(ctx, opt, "docker-patch", buildFunc, ch)
+	return summary, resp, err
 }
 
 // explain adds what to do to builder errors whose cause is the builder's
