@@ -110,7 +110,7 @@ func (o *imageOptions) validate() error {
 	}
 	for _, m := range o.repoMirrors {
 		if orig, mirror, ok := strings.Cut(m, "="); !ok || orig == "" || mirror == "" || strings.Contains(m, ",") {
-			return usageError{fmt.Errorf("--repo-mirror %q: want ORIGINAL=MIRROR, e.g. http://deb.debian.org/debian=http://mirror.local/debian", m)}
+			return usageError{fmt.Errorf("--repo-mirror %q: want ORIGINAL=MIRROR, e.g. http://deb.example/debian=http://mirror.local/debian", m)}
 		}
 	}
 	if o.vexFile != "" && !o.push && !o.load && len(o.outputs) == 0 {
