@@ -114,7 +114,8 @@ func parseMirrors(v string) ([]deb.Mirror, error) {
 		if !ok || !isHTTPURL(orig) || !isHTTPURL(mirror) {
 			return nil, fmt.Errorf("parsing option %s=%q: want ORIGINAL=MIRROR with http(s) URLs on both sides", keyRepoMirror, pair)
 		}
-		out = append(out, deb.Mirror{Original: orig, Mirror: mirror})
+		// Sources name a repository with or without a final slash.
+		out = append(out, deb.Mirror{Original: strings.TrimRight(orig, "/"), Mirror: strings.TrimRight(mirror, "/")})
 	}
 	return out, nil
 }

@@ -381,7 +381,8 @@ type RepoMirror struct {
 // applies these rules itself: apt fetches inside a build step, not as a
 // BuildKit source. An EXACT selector maps that URL prefix; a WILDCARD
 // selector ending in "*" maps its prefix to the update's prefix before
-// "${1}".
+// "${1}". Final slashes are dropped: sources name a repository with or
+// without one.
 func RepoMirrors(p *spb.Policy) []RepoMirror {
 	if p == nil {
 		return nil
@@ -403,7 +404,8 @@ func RepoMirrors(p *spb.Policy) []RepoMirror {
 		} else if r.Selector.MatchType != spb.MatchType_EXACT {
 			continue
 		}
-		out = append(out, RepoMirror{Original: id, Mirror: to})
+		// Sources name repositories with or without a final slash.
+		out = append(out, RepoMirror{Original: strings.TrimRight(id, "/"), Mirror: strings.TrimRight(to, "/")})
 	}
 	return out
 }

@@ -294,7 +294,7 @@ func TestRepoMirrors(t *testing.T) {
 	}
 	got := RepoMirrors(p)
 	want := []RepoMirror{
-		{Original: "http://deb.example/debian-security/", Mirror: "http://127.0.0.1:8080/debian-security/"},
+		{Original: "http://deb.example/debian-security", Mirror: "http://127.0.0.1:8080/debian-security"},
 		{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"},
 	}
 	if !reflect.DeepEqual(got, want) {
