@@ -158,6 +158,29 @@ func TestBuildShortfall(t *testing.T) {
 	}
 }
 
+// With ignore-errors the image is kept, the shortfall is told, and the
+// package that fell short claims no fix.
+func TestBuildShortfallIgnored(t *testing.T) {
+	f := newFake(map[string]string{"image": "debian:12", "context:report": "local:report", "ignore-errors": "true"})
+	f.afterStatus = status("libc6", "2.36-9+deb12u9", "libc-bin", "2.36-9+deb12u10", "tar", "1.34+dfsg-1.2")
+	res, err := Build(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(f.warnings, "\n"), "below their fixed version") {
+		t.Errorf("warnings = %q", f.warnings)
+	}
+	var sums []Summary
+	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range sums[0].Changes {
+		if len(c.Fixes) > 0 {
+			t.Errorf("%s claims fixes %v though libc6 fell short", c.Name, c.Fixes)
+		}
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	cases := map[string]struct {
 		opts   map[string]string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -18,6 +19,7 @@ const (
 	keyImage        = "image"
 	keyReport       = "report"
 	keyToolingImage = "tooling-image"
+	keyIgnoreErrors = "ignore-errors"
 	// keyRepoMirror holds ORIGINAL=MIRROR pairs, comma-separated.
 	keyRepoMirror = "repo-mirror"
 	// buildArgPrefix lets `docker buildx build --build-arg image=…` work:
@@ -46,6 +48,9 @@ type Options struct {
 	ToolingImage reference.Named
 	// Mirrors replace repository URLs while patching.
 	Mirrors []deb.Mirror
+	// IgnoreErrors keeps an image whose upgrade fell short of a fixed
+	// version, with a warning, instead of failing.
+	IgnoreErrors bool
 }
 
 // parseOptions reads darn's keys from the frontend options.
@@ -71,6 +76,14 @@ func parseOptions(opts map[string]string) (Options, error) {
 		return o, err
 	}
 	o.Mirrors = mirrors
+
+	if v := lookup(opts, keyIgnoreErrors); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return o, fmt.Errorf("parsing option %s=%q: %w", keyIgnoreErrors, v, err)
+		}
+		o.IgnoreErrors = b
+	}
 
 	o.ReportFile = defaultReportFile
 	if f := lookup(opts, keyReport); f != "" {

@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/moby/buildkit/client/llb"
@@ -100,10 +101,34 @@ func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading back the package database: %w", err)
 	}
+	verified := plan
 	if err := verify(plan, after, deb.Versions{}); err != nil {
-		return nil, nil, err
+		short, ok := errors.AsType[*ShortfallError](err)
+		if !ok || !p.opts.IgnoreErrors {
+			return nil, nil, err
+		}
+		// --ignore-errors: keep the image, say what fell short, and claim
+		// no fix for those packages.
+		p.info(ctx, pp.img, err.Error())
+		verified = withoutItems(plan, short.Packages)
 	}
-	return ref, changes(plan, pp.db.installed, after), nil
+	return ref, changes(verified, pp.db.installed, after), nil
+}
+
+// withoutItems returns plan without the given items, so that their
+// changes carry no fixes.
+func withoutItems(plan policy.Plan, drop []policy.Item) policy.Plan {
+	gone := map[string]bool{}
+	for _, it := range drop {
+		gone[it.Name] = true
+	}
+	var out policy.Plan
+	for _, it := range plan.Items {
+		if !gone[it.Name] {
+			out.Items = append(out.Items, it)
+		}
+	}
+	return out
 }
 
 // upgrade returns the patched root's LLB. The upgraded root is exported as

@@ -34,8 +34,9 @@ type imageOptions struct {
 	// patch pulls; empty for $EXPERIMENTAL_BUILDKIT_SOURCE_POLICY.
 	sourcePolicy string
 	// vexFile receives an OpenVEX document of the verified fixes.
-	vexFile string
-	builder builderOptions
+	vexFile      string
+	ignoreErrors bool
+	builder      builderOptions
 }
 
 const imageExamples = `  # Patch the packages a Trivy report names and push the result as debian:12-patched
@@ -89,6 +90,7 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	f.StringArrayVar(&o.repoMirrors, "repo-mirror", nil, "Fetch packages from MIRROR instead of ORIGINAL while patching: ORIGINAL=MIRROR (repeatable)")
 	f.StringVar(&o.frontendImage, "frontend", "", "Run darn from this frontend image (gateway.v0) instead of in-process")
 	f.StringVar(&o.sourcePolicy, "source-policy", "", "BuildKit source policy (JSON) for every image the patch pulls, e.g. from \"docker patch policy pin\" (default $"+envSourcePolicy+")")
+	f.BoolVar(&o.ignoreErrors, "ignore-errors", false, "Keep the patched image when a package stays below its fixed version (warn instead of failing)")
 	f.StringVar(&o.vexFile, "vex", "", "Write an OpenVEX document of the vulnerabilities verified fixed to this file")
 	addBuilderFlags(f, &o.builder)
 	return cmd

@@ -139,6 +139,9 @@ func (o imageOptions) frontendAttrs(reportFile string) map[string]string {
 	if o.toolingImage != "" {
 		attrs["tooling-image"] = o.toolingImage
 	}
+	if o.ignoreErrors {
+		attrs["ignore-errors"] = "true"
+	}
 	if len(o.repoMirrors) > 0 {
 		attrs["repo-mirror"] = strings.Join(o.repoMirrors, ",")
 	}

@@ -83,6 +83,17 @@ func printSkipped(w io.Writer, plan policy.Plan) {
 	for _, it := range plan.Items {
 		byAction[it.Action] = append(byAction[it.Action], it.Name)
 	}
+	var open []string
+	for _, it := range plan.Items {
+		if it.Action == policy.ActionUpgrade {
+			for _, id := range it.Unfixed {
+				open = append(open, id+" ("+it.Name+")")
+			}
+		}
+	}
+	if len(open) > 0 {
+		fmt.Fprintf(w, "  still open, no fix yet: %s\n", strings.Join(open, ", "))
+	}
 	for _, a := range []struct {
 		action policy.Action
 		text   string
