@@ -70,11 +70,11 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 		p.record(sum)
 		return &dockerui.BuildResult{Reference: pp.probe, Image: &img.Config, BaseImage: &img.Config}, nil
 	}
-	ref, changes, err := p.install(ctx, pp)
+	ref, changes, below, err := p.install(ctx, pp)
 	if err != nil {
 		return nil, err
 	}
-	sum.Changes = changes
+	sum.Changes, sum.BelowFixed = changes, below
 	p.record(sum)
 	epoch, err := p.epoch()
 	if err != nil {
@@ -87,32 +87,32 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 // install runs the upgrade, in the image or from the tooling image, then
 // reads the package database back from the patched root and checks every
 // planned package reached its fixed version.
-func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, []Change, error) {
+func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, []Change, []policy.Item, error) {
 	plan := pp.summary.Plan
 	patched, err := p.upgrade(pp)
 	if err != nil {
-		return nil, nil, fmt.Errorf("building upgrade of %s: %w", pp.img.Ref, err)
+		return nil, nil, nil, fmt.Errorf("building upgrade of %s: %w", pp.img.Ref, err)
 	}
 	ref, err := solveState(ctx, p.c, patched)
 	if err != nil {
-		return nil, nil, fmt.Errorf("upgrading packages of %s: %w", pp.img.Ref, err)
+		return nil, nil, nil, fmt.Errorf("upgrading packages of %s: %w", pp.img.Ref, err)
 	}
 	after, err := readDB(ctx, ref)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading back the package database: %w", err)
+		return nil, nil, nil, fmt.Errorf("reading back the package database: %w", err)
 	}
-	verified := plan
-	if err := verify(plan, after, deb.Versions{}); err != nil {
-		short, ok := errors.AsType[*ShortfallError](err)
-		if !ok || !p.opts.IgnoreErrors {
-			return nil, nil, err
-		}
-		// --ignore-errors: keep the image, say what fell short, and claim
-		// no fix for those packages.
-		p.info(ctx, pp.img, err.Error())
-		verified = withoutItems(plan, short.Packages)
+	err = verify(plan, after, deb.Versions{})
+	if err == nil {
+		return ref, changes(plan, pp.db.installed, after), nil, nil
 	}
-	return ref, changes(verified, pp.db.installed, after), nil
+	short, ok := errors.AsType[*ShortfallError](err)
+	if !ok || !p.opts.IgnoreErrors {
+		return nil, nil, nil, err
+	}
+	// --ignore-errors: keep the image, say what fell short, and claim no
+	// fix for those packages.
+	p.info(ctx, pp.img, err.Error())
+	return ref, changes(withoutItems(plan, short.Packages), pp.db.installed, after), short.Packages, nil
 }
 
 // withoutItems returns plan without the given items, so that their
@@ -143,6 +143,7 @@ func (p *patcher) upgrade(pp planned) (llb.State, error) {
 		IgnoreCache: p.bc.IsNoCache(noCacheStep),
 		Network:     p.bc.NetworkMode,
 		Mirrors:     p.opts.Mirrors,
+		SkipMissing: p.opts.IgnoreErrors,
 	}
 	if pp.tooling != nil {
 		return deb.InstallWithTooling(pp.img.State, pp.tooling.State, pp.summary.Plan, opt)

@@ -33,6 +33,9 @@ type Summary struct {
 	// Changes lists every package whose version changed, planned or
 	// pulled in as a dependency. Empty when there was nothing to patch.
 	Changes []Change `json:"changes,omitempty"`
+	// BelowFixed lists planned packages still below their fixed version,
+	// kept because of ignore-errors.
+	BelowFixed []policy.Item `json:"belowFixed,omitempty"`
 }
 
 // Change is one package version change in the patched image.

@@ -40,6 +40,9 @@ func printPlatform(w io.Writer, s frontend.Summary) {
 		fmt.Fprintf(w, "  no package manager: patched from the tooling image %s@%s\n", s.ToolingImage, s.ToolingDigest)
 	}
 	printSkipped(w, s.Plan)
+	for _, it := range s.BelowFixed {
+		fmt.Fprintf(w, "  BELOW FIXED VERSION (kept by --ignore-errors): %s needs >= %s\n", it.Name, it.Fixed)
+	}
 	if len(s.Changes) == 0 {
 		return
 	}

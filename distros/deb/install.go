@@ -53,6 +53,9 @@ type InstallOptions struct {
 	Network pb.NetMode
 	// Mirrors replace repository URLs while patching only.
 	Mirrors []Mirror
+	// SkipMissing leaves out, with a warning, packages whose sources offer
+	// no version at or above the fixed one, instead of failing the step.
+	SkipMissing bool
 }
 
 // Mirror replaces a repository URL prefix while patching: apt fetches from
@@ -94,6 +97,9 @@ func (opt InstallOptions) stepOptions(name, script, what string, args []string) 
 	}
 	if m := mirrorPairs(opt.Mirrors); m != "" {
 		runOpts = append(runOpts, llb.AddEnv("DARN_REPO_MIRRORS", m))
+	}
+	if opt.SkipMissing {
+		runOpts = append(runOpts, llb.AddEnv("DARN_SKIP_MISSING", "1"))
 	}
 	if opt.IgnoreCache {
 		runOpts = append(runOpts, llb.IgnoreCache)

@@ -7,6 +7,10 @@ base=${DARN_BASE:?}
 # apt would otherwise go on with stale ones.
 apt -o APT::Update::Error-Mode=any update
 specs=$(pin "$@")
+if [ -z "$specs" ]; then
+	echo "darn: nothing left to install"
+	exit 0
+fi
 echo "darn: installing$specs"
 # shellcheck disable=SC2086 # specs holds separate words by design
 apt -y install $specs

@@ -15,6 +15,10 @@ db=$target/var/lib/dpkg
 # apt would otherwise go on with stale ones.
 apt -o APT::Update::Error-Mode=any update
 specs=$(pin "$@")
+if [ -z "$specs" ]; then
+	echo "darn: nothing left to install"
+	exit 0
+fi
 echo "darn: unpacking$specs into the target"
 mkdir -p /tmp/debs
 # apt downloads as its sandbox user when it can write there.
