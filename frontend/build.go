@@ -62,6 +62,10 @@ func (p *patcher) load(ctx context.Context) error {
 		}
 		p.opts.Image = image
 	}
+	if p.opts.UpdateAll {
+		// Every upgrade the sources offer is planned; a report adds nothing.
+		return nil
+	}
 	dt, err := readReport(ctx, p.c, p.bc, p.opts.ReportFile)
 	if err != nil {
 		return err

@@ -181,6 +181,28 @@ func TestBuildShortfallIgnored(t *testing.T) {
 	}
 }
 
+// Update-all reads no report: it plans what apt says is upgradable and
+// installs exactly that.
+func TestBuildUpdateAll(t *testing.T) {
+	f := newFake(map[string]string{"image": "debian:12", "update-all": "true"})
+	f.upgradable = "libc6 2.36-9+deb12u10\ntar 1.34+dfsg-1.2+deb12u1\n"
+	f.afterStatus = status("libc6", "2.36-9+deb12u10", "tar", "1.34+dfsg-1.2+deb12u1")
+	res, err := Build(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []Summary
+	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil {
+		t.Fatal(err)
+	}
+	if ups := sums[0].Plan.Upgrades(); len(ups) != 2 || ups[1].Name != "tar" || ups[1].Fixed != "1.34+dfsg-1.2+deb12u1" {
+		t.Errorf("plan = %+v", sums[0].Plan)
+	}
+	if len(sums[0].Changes) != 2 {
+		t.Errorf("changes = %+v", sums[0].Changes)
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	cases := map[string]struct {
 		opts   map[string]string

@@ -33,6 +33,8 @@ type fakeClient struct {
 	// after, when set, is the patched root's files instead of a status
 	// file holding afterStatus.
 	after map[string]string
+	// upgradable answers the update-all probe ("NAME VERSION" lines).
+	upgradable string
 
 	mu       sync.Mutex
 	solved   []*pb.Definition
@@ -81,6 +83,10 @@ func (f *fakeClient) Solve(_ context.Context, req gwclient.SolveRequest) (*gwcli
 			files["Dockerfile"] = f.patchfile
 		}
 	case "exec":
+		if hasScript(&def, "/upgradable.sh") {
+			files = map[string]string{"upgradable": f.upgradable}
+			break
+		}
 		files = f.after
 		if files == nil {
 			files = map[string]string{dpkgStatusPath: f.afterStatus}
@@ -182,4 +188,20 @@ func (r *fakeRef) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fs
 		return nil, fmt.Errorf("open %s: %w", req.Path, fs.ErrNotExist)
 	}
 	return out, nil
+}
+
+// hasScript reports whether the definition writes the named darn script.
+func hasScript(def *llb.Definition, path string) bool {
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			continue
+		}
+		for _, a := range op.GetFile().GetActions() {
+			if mk := a.GetMkfile(); mk != nil && mk.Path == path {
+				return true
+			}
+		}
+	}
+	return false
 }

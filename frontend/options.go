@@ -20,6 +20,7 @@ const (
 	keyReport       = "report"
 	keyToolingImage = "tooling-image"
 	keyIgnoreErrors = "ignore-errors"
+	keyUpdateAll    = "update-all"
 	// keyRepoMirror holds ORIGINAL=MIRROR pairs, comma-separated.
 	keyRepoMirror = "repo-mirror"
 	// buildArgPrefix lets `docker buildx build --build-arg image=…` work:
@@ -51,6 +52,9 @@ type Options struct {
 	// IgnoreErrors keeps an image whose upgrade fell short of a fixed
 	// version, with a warning, instead of failing.
 	IgnoreErrors bool
+	// UpdateAll upgrades every package with a newer version in the image's
+	// sources; no report is read.
+	UpdateAll bool
 }
 
 // parseOptions reads darn's keys from the frontend options.
@@ -77,12 +81,11 @@ func parseOptions(opts map[string]string) (Options, error) {
 	}
 	o.Mirrors = mirrors
 
-	if v := lookup(opts, keyIgnoreErrors); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return o, fmt.Errorf("parsing option %s=%q: %w", keyIgnoreErrors, v, err)
-		}
-		o.IgnoreErrors = b
+	if o.IgnoreErrors, err = parseBool(opts, keyIgnoreErrors); err != nil {
+		return o, err
+	}
+	if o.UpdateAll, err = parseBool(opts, keyUpdateAll); err != nil {
+		return o, err
 	}
 
 	o.ReportFile = defaultReportFile
@@ -136,4 +139,17 @@ func parseMirrors(v string) ([]deb.Mirror, error) {
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsAny(s, " \t\n")
+}
+
+// parseBool reads a boolean option; absent or empty is false.
+func parseBool(opts map[string]string, key string) (bool, error) {
+	v := lookup(opts, key)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("parsing option %s=%q: %w", key, v, err)
+	}
+	return b, nil
 }

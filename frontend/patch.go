@@ -42,20 +42,44 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 	if err != nil {
 		return planned{}, fmt.Errorf("reading packages of %s: %w", img.Ref, err)
 	}
-	plan, err := policy.Build(p.report, db.installed, deb.Versions{})
-	if err != nil {
-		return planned{}, fmt.Errorf("planning %s: %w", img.Ref, err)
-	}
 	rel := db.release
 	pp := planned{platform: pl, img: img, probe: probe, db: db}
-	pp.summary = Summary{Platform: formatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: rel.ID + " " + rel.VersionID, Plan: plan}
+	pp.summary = Summary{Platform: formatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: rel.ID + " " + rel.VersionID}
 	if !db.packageManager {
 		if err := p.useTooling(ctx, &pp); err != nil {
 			return planned{}, err
 		}
 	}
-	p.warnPlan(ctx, img, pp.summary.Platform, rel, plan)
+	if pp.summary.Plan, err = p.makePlan(ctx, pp); err != nil {
+		return planned{}, fmt.Errorf("planning %s: %w", img.Ref, err)
+	}
+	p.warnPlan(ctx, img, pp.summary.Platform, rel, pp.summary.Plan)
 	return pp, nil
+}
+
+// makePlan plans from the report, or in update-all mode from what the
+// image's sources offer, asked of apt in the image (or tooling image).
+func (p *patcher) makePlan(ctx context.Context, pp planned) (policy.Plan, error) {
+	if !p.opts.UpdateAll {
+		return policy.Build(p.report, pp.db.installed, deb.Versions{})
+	}
+	runner := pp.img.State
+	if pp.tooling != nil {
+		runner = pp.tooling.State
+	}
+	ref, err := solveState(ctx, p.c, deb.Upgradable(runner, pp.db.installed, p.installOptions(pp)))
+	if err != nil {
+		return policy.Plan{}, fmt.Errorf("listing upgradable packages: %w", err)
+	}
+	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: deb.UpgradableFile})
+	if err != nil {
+		return policy.Plan{}, fmt.Errorf("listing upgradable packages: %w", err)
+	}
+	candidates, err := deb.ParseUpgradable(dt)
+	if err != nil {
+		return policy.Plan{}, err
+	}
+	return policy.AllUpgrades(pp.db.installed, candidates, deb.Versions{})
 }
 
 // patch patches one platform: plan, install, verify. An image with nothing
@@ -131,13 +155,9 @@ func withoutItems(plan policy.Plan, drop []policy.Item) policy.Plan {
 	return out
 }
 
-// upgrade returns the patched root's LLB. The upgraded root is exported as
-// is, not as Merge(base, Diff(base, upgraded)): its one exec step (or the
-// target mount of the tooling step) on the pinned base already is exactly
-// one new layer, and a merged copy was measured to come back broken from
-// the same daemon when a patched tag is patched again.
-func (p *patcher) upgrade(pp planned) (llb.State, error) {
-	opt := deb.InstallOptions{
+// installOptions are the options of every apt step for a platform.
+func (p *patcher) installOptions(pp planned) deb.InstallOptions {
+	return deb.InstallOptions{
 		Platform:    pp.platform,
 		Env:         proxyEnv(p.bc.BuildArgs),
 		IgnoreCache: p.bc.IsNoCache(noCacheStep),
@@ -145,6 +165,15 @@ func (p *patcher) upgrade(pp planned) (llb.State, error) {
 		Mirrors:     p.opts.Mirrors,
 		SkipMissing: p.opts.IgnoreErrors,
 	}
+}
+
+// upgrade returns the patched root's LLB. The upgraded root is exported as
+// is, not as Merge(base, Diff(base, upgraded)): its one exec step (or the
+// target mount of the tooling step) on the pinned base already is exactly
+// one new layer, and a merged copy was measured to come back broken from
+// the same daemon when a patched tag is patched again.
+func (p *patcher) upgrade(pp planned) (llb.State, error) {
+	opt := p.installOptions(pp)
 	if pp.tooling != nil {
 		return deb.InstallWithTooling(pp.img.State, pp.tooling.State, pp.summary.Plan, opt)
 	}

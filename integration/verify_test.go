@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/darn-dev/darn/distros/deb"
 )
 
 // A fixed version no source offers fails the patch; --ignore-errors keeps
@@ -56,5 +58,38 @@ func TestIgnoreErrors(t *testing.T) {
 	}
 	if len(fixed) > 0 && len(doc.Statements) == 0 {
 		t.Error("the other fixes must still be stated")
+	}
+}
+
+// Without a report, --update-all upgrades every package the image's
+// sources have a newer version of: one layer, nothing removed, nothing
+// downgraded, every pending security fix in.
+func TestUpdateAll(t *testing.T) {
+	e := newEntryBed(t)
+	tag := e.tag("update-all")
+	out := runPlugin(t, e.bed, 0, "patch", "image", e.TestImage, "--update-all", "--tag", tag, "--push", "--progress", "plain")
+	if !strings.Contains(out, "patched image: "+tag) {
+		t.Errorf("plugin output:\n%s", out)
+	}
+	orig, patched := fetchImage(t, e.TestImage), fetchImage(t, tag)
+	assertOneLayerAdded(t, orig, patched)
+	assertConfigPreserved(t, orig, patched)
+	assertLayerClean(t, patched)
+	before := installed(t, orig.fileFromLayers(t, "var/lib/dpkg/status"))
+	after := installed(t, patched.fileFromLayers(t, "var/lib/dpkg/status"))
+	for name, v := range before {
+		got, ok := after[name]
+		if !ok {
+			t.Errorf("%s was removed", name)
+			continue
+		}
+		if c, err := (deb.Versions{}).Compare(got, v); err != nil || c < 0 {
+			t.Errorf("%s went from %s to %s", name, v, got)
+		}
+	}
+	for _, c := range e.cands {
+		if c2, err := (deb.Versions{}).Compare(after[c.Name], c.Candidate); err != nil || c2 < 0 {
+			t.Errorf("%s: %q, want >= %s", c.Name, after[c.Name], c.Candidate)
+		}
 	}
 }

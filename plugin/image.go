@@ -36,6 +36,7 @@ type imageOptions struct {
 	// vexFile receives an OpenVEX document of the verified fixes.
 	vexFile      string
 	ignoreErrors bool
+	updateAll    bool
 	builder      builderOptions
 }
 
@@ -90,6 +91,7 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	f.StringArrayVar(&o.repoMirrors, "repo-mirror", nil, "Fetch packages from MIRROR instead of ORIGINAL while patching: ORIGINAL=MIRROR (repeatable)")
 	f.StringVar(&o.frontendImage, "frontend", "", "Run darn from this frontend image (gateway.v0) instead of in-process")
 	f.StringVar(&o.sourcePolicy, "source-policy", "", "BuildKit source policy (JSON) for every image the patch pulls, e.g. from \"docker patch policy pin\" (default $"+envSourcePolicy+")")
+	f.BoolVar(&o.updateAll, "update-all", false, "Upgrade every package with a newer version in the image's sources (no report)")
 	f.BoolVar(&o.ignoreErrors, "ignore-errors", false, "Keep the patched image when a package stays below its fixed version (warn instead of failing)")
 	f.StringVar(&o.vexFile, "vex", "", "Write an OpenVEX document of the vulnerabilities verified fixed to this file")
 	addBuilderFlags(f, &o.builder)
@@ -98,11 +100,16 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 
 // validate checks flag combinations that need no daemon.
 func (o *imageOptions) validate() error {
-	if o.report == "" {
-		return usageError{fmt.Errorf("--report is required: darn patches the packages a scanner report names")}
-	}
-	if st, err := os.Stat(o.report); err != nil || st.IsDir() {
-		return usageError{fmt.Errorf("--report %s: not a readable file", o.report)}
+	switch {
+	case o.updateAll && o.report != "":
+		return usageError{fmt.Errorf("--update-all and --report exclude each other: update-all upgrades everything the sources offer")}
+	case o.updateAll:
+	case o.report == "":
+		return usageError{fmt.Errorf("--report is required: darn patches the packages a scanner report names (or use --update-all)")}
+	default:
+		if st, err := os.Stat(o.report); err != nil || st.IsDir() {
+			return usageError{fmt.Errorf("--report %s: not a readable file", o.report)}
+		}
 	}
 	if o.push && len(o.outputs) > 0 {
 		return usageError{fmt.Errorf("--push and --output cannot be combined: add push=true to a type=image output instead")}

@@ -93,13 +93,9 @@ func openBuilder(ctx context.Context, dockerCLI command.Cli, b builderOptions, p
 // the local context "report", the frontend options, the exports and the
 // registry credentials of the docker CLI's config.
 func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, error) {
-	dir, file, err := reportMount(o.report)
+	locals, file, err := o.reportLocal()
 	if err != nil {
 		return client.SolveOpt{}, err
-	}
-	fs, err := fsutil.NewFS(dir)
-	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("opening report directory %s: %w", dir, err)
 	}
 	exports, err := o.exports()
 	if err != nil {
@@ -112,12 +108,29 @@ func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, error) {
 	return client.SolveOpt{
 		AllowedEntitlements: entitlements,
 		Exports:             exports,
-		LocalMounts:         map[string]fsutil.FS{"report": fs},
+		LocalMounts:         locals,
 		FrontendAttrs:       o.frontendAttrs(file),
 		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 			AuthConfigProvider: authprovider.LoadAuthConfig(dockerCLI.ConfigFile()),
 		})},
 	}, nil
+}
+
+// reportLocal shares the report's directory as the local context "report"
+// and returns the report's name in it; update-all reads no report.
+func (o imageOptions) reportLocal() (map[string]fsutil.FS, string, error) {
+	if o.updateAll {
+		return nil, "", nil
+	}
+	dir, file, err := reportMount(o.report)
+	if err != nil {
+		return nil, "", err
+	}
+	fs, err := fsutil.NewFS(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("opening report directory %s: %w", dir, err)
+	}
+	return map[string]fsutil.FS{"report": fs}, file, nil
 }
 
 // frontendAttrs is the one table from plugin flags to frontend options.
@@ -141,6 +154,11 @@ func (o imageOptions) frontendAttrs(reportFile string) map[string]string {
 	}
 	if o.ignoreErrors {
 		attrs["ignore-errors"] = "true"
+	}
+	if o.updateAll {
+		attrs["update-all"] = "true"
+		delete(attrs, "report")
+		delete(attrs, "context:report")
 	}
 	if len(o.repoMirrors) > 0 {
 		attrs["repo-mirror"] = strings.Join(o.repoMirrors, ",")

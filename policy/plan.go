@@ -142,3 +142,27 @@ func (p Plan) Err() error {
 	}
 	return nil
 }
+
+// AllUpgrades plans the update-all mode: every installed package for which
+// the sources offer a newer version (candidates: name → version) is
+// upgraded to that version. No vulnerability is named: none was reported.
+func AllUpgrades(installed []Package, candidates map[string]string, cmp Comparer) (Plan, error) {
+	var plan Plan
+	var errs []error
+	for _, p := range installed {
+		cand, ok := candidates[p.Name]
+		if !ok || !p.Installed {
+			continue
+		}
+		c, err := cmp.Compare(cand, p.Version)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("planning %s: %w", p.Name, err))
+			continue
+		}
+		if c > 0 {
+			plan.Items = append(plan.Items, Item{Name: p.Name, Installed: p.Version, Fixed: cand, Action: ActionUpgrade})
+		}
+	}
+	sort.Slice(plan.Items, func(i, j int) bool { return plan.Items[i].Name < plan.Items[j].Name })
+	return plan, errors.Join(errs...)
+}

@@ -85,3 +85,20 @@ func TestBuildBadVersion(t *testing.T) {
 		t.Fatal("want an error for an unparseable version")
 	}
 }
+
+func TestAllUpgrades(t *testing.T) {
+	installed := []Package{
+		{Name: "b", Version: "1", Installed: true},
+		{Name: "a", Version: "2", Installed: true},
+		{Name: "c", Version: "3", Installed: true},
+		{Name: "gone", Version: "1", Installed: false},
+	}
+	plan, err := AllUpgrades(installed, map[string]string{"a": "3", "b": "4", "c": "3", "gone": "9"}, numeric{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Item{{Name: "a", Installed: "2", Fixed: "3", Action: ActionUpgrade}, {Name: "b", Installed: "1", Fixed: "4", Action: ActionUpgrade}}
+	if !reflect.DeepEqual(plan.Items, want) {
+		t.Errorf("AllUpgrades = %+v, want %+v", plan.Items, want)
+	}
+}

@@ -1,0 +1,17 @@
+# darn: list the installed packages whose configured sources offer a newer
+# version (update-all mode). Arguments: NAME=INSTALLED ... Writes
+# "NAME VERSION" lines to $DARN_OUT/upgradable; changes nothing else.
+out=${DARN_OUT:?}
+
+apt -o APT::Update::Error-Mode=any update
+: >"$out/upgradable"
+for arg; do
+	name=${arg%%=*}
+	have=${arg#*=}
+	# shellcheck disable=SC2086 # sources_opts holds separate words
+	cand=$(apt-cache $sources_opts policy "$name" | awk '/Candidate:/ { print $2; exit }')
+	case "$cand" in "" | "(none)") continue ;; esac
+	if dpkg --compare-versions "$cand" gt "$have"; then
+		echo "$name $cand" >>"$out/upgradable"
+	fi
+done
