@@ -94,7 +94,7 @@ func (p *patcher) lint(ctx context.Context) (*lint.LintResults, error) {
 			}
 		}
 	}
-	if fixable == 0 {
+	if fixable == 0 && !p.opts.UpdateAll {
 		res.Warnings = append(res.Warnings, lint.Warning{
 			RuleName:    "NothingFixable",
 			Description: "The report lists no OS package vulnerability with a fixed version: darn has nothing to patch",
