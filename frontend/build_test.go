@@ -170,10 +170,7 @@ func TestBuildShortfallIgnored(t *testing.T) {
 	if !strings.Contains(strings.Join(f.warnings, "\n"), "below their fixed version") {
 		t.Errorf("warnings = %q", f.warnings)
 	}
-	var sums []Summary
-	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil {
-		t.Fatal(err)
-	}
+	sums := summaries(t, res)
 	for _, c := range sums[0].Changes {
 		if len(c.Fixes) > 0 {
 			t.Errorf("%s claims fixes %v though libc6 fell short", c.Name, c.Fixes)
@@ -191,10 +188,7 @@ func TestBuildUpdateAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sums []Summary
-	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil {
-		t.Fatal(err)
-	}
+	sums := summaries(t, res)
 	if ups := sums[0].Plan.Upgrades(); len(ups) != 2 || ups[1].Name != "tar" || ups[1].Fixed != "1.34+dfsg-1.2+deb12u1" {
 		t.Errorf("plan = %+v", sums[0].Plan)
 	}
@@ -269,4 +263,14 @@ func (o *oldBuilder) BuildOpts() gwclient.BuildOpts {
 	}
 	opts.LLBCaps = pb.Caps.CapSet(caps)
 	return opts
+}
+
+// summaries reads the per-platform summaries a build returned.
+func summaries(t *testing.T, res *gwclient.Result) []Summary {
+	t.Helper()
+	var sums []Summary
+	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil {
+		t.Fatalf("reading summary %s: %v", res.Metadata[MetadataSummaryKey], err)
+	}
+	return sums
 }

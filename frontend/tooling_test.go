@@ -40,10 +40,7 @@ func TestBuildDistroless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sums []Summary
-	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil {
-		t.Fatal(err)
-	}
+	sums := summaries(t, res)
 	s := sums[0]
 	if s.ToolingImage != "docker.io/library/debian:12-slim" || s.ToolingDigest == "" {
 		t.Errorf("tooling image = %q@%q", s.ToolingImage, s.ToolingDigest)

@@ -42,6 +42,12 @@ apt() {
 		-o Acquire::Retries=3 "$@"
 }
 
+# update_indexes: refresh apt's indexes. Any failed download is an error:
+# with the lists on a cache mount, apt would otherwise go on with stale ones.
+update_indexes() {
+	apt -o APT::Update::Error-Mode=any update
+}
+
 # lowest NAME MIN: print the lowest version of NAME the configured sources
 # offer that is >= MIN. A higher one would be an unrelated upgrade.
 lowest() {

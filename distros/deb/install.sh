@@ -3,9 +3,7 @@
 # The original root is mounted read-only at $DARN_BASE.
 base=${DARN_BASE:?}
 
-# Any failed index download is an error: with the lists on a cache mount,
-# apt would otherwise go on with stale ones.
-apt -o APT::Update::Error-Mode=any update
+update_indexes
 specs=$(pin "$@")
 if [ -z "$specs" ]; then
 	echo "darn: nothing left to install"

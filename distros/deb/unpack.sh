@@ -11,9 +11,7 @@ target=${DARN_TARGET:?}
 base=${DARN_BASE:?}
 db=$target/var/lib/dpkg
 
-# Any failed index download is an error: with the lists on a cache mount,
-# apt would otherwise go on with stale ones.
-apt -o APT::Update::Error-Mode=any update
+update_indexes
 specs=$(pin "$@")
 if [ -z "$specs" ]; then
 	echo "darn: nothing left to install"

@@ -3,7 +3,7 @@
 # "NAME VERSION" lines to $DARN_OUT/upgradable; changes nothing else.
 out=${DARN_OUT:?}
 
-apt -o APT::Update::Error-Mode=any update
+update_indexes
 : >"$out/upgradable"
 for arg; do
 	name=${arg%%=*}
