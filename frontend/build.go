@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -11,13 +10,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-
-	"github.com/darn-dev/darn/report"
 )
-
-// errNoReport is returned when the named context "report" is missing.
-var errNoReport = errors.New(`no report: pass the report's directory as the named context "report" ` +
-	`(buildctl --local report=DIR --opt context:report=local:report; buildx --build-context report=DIR)`)
 
 // Build is the gateway frontend entry point: it patches the image named by
 // the "image" option (or a Patchfile's FROM) for every target platform and
@@ -35,6 +28,11 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.AttestVEX {
+		if err := checkAttestCaps(c); err != nil {
+			return nil, err
+		}
+	}
 	p := &patcher{c: c, bc: bc, opts: opts}
 	if res, ok, err := p.handleSubrequest(ctx); err != nil || ok {
 		return res, err
@@ -42,18 +40,19 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err := p.load(ctx); err != nil {
 		return nil, err
 	}
-	rb, err := bc.Build(ctx, p.patch)
+	res, err := p.build(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.addSummary(rb); err != nil {
+	if err := p.addSummary(res); err != nil {
 		return nil, err
 	}
-	return rb.Finalize()
+	return res, nil
 }
 
 // load reads the inputs every platform shares: the image to patch (from a
-// Patchfile when no option names it) and the report.
+// Patchfile when no option names it), the platforms to patch and keep,
+// and the reports, each assigned to its platform before anything runs.
 func (p *patcher) load(ctx context.Context) error {
 	if p.opts.Image == nil {
 		image, err := p.readPatchfile(ctx)
@@ -62,18 +61,24 @@ func (p *patcher) load(ctx context.Context) error {
 		}
 		p.opts.Image = image
 	}
+	var err error
+	if p.targets, p.index, err = p.resolveTargets(ctx); err != nil {
+		return err
+	}
 	if p.opts.UpdateAll {
 		// Every upgrade the sources offer is planned; a report adds nothing.
 		return nil
 	}
-	dt, err := readReport(ctx, p.c, p.bc, p.opts.ReportFile)
-	if err != nil {
+	if p.allReports, err = loadReports(ctx, p.c, p.bc, p.opts.ReportFile); err != nil {
 		return err
 	}
-	if p.report, err = report.Parse(dt); err != nil {
-		return fmt.Errorf("reading report %s: %w", p.opts.ReportFile, err)
-	}
-	return nil
+	p.reports, err = assignReports(p.allReports, patchedPlatforms(p.targets))
+	return err
+}
+
+// reportFor returns the report assigned to a platform to patch.
+func (p *patcher) reportFor(pl ocispecs.Platform) namedReport {
+	return p.reports[platformKey(pl)]
 }
 
 // readPatchfile reads the Dockerfile-shaped Patchfile from the build's
@@ -96,10 +101,20 @@ func (p *patcher) readPatchfile(ctx context.Context) (reference.Named, error) {
 
 // patcher holds what every platform's patch shares.
 type patcher struct {
-	c      gwclient.Client
-	bc     *dockerui.Client
-	opts   Options
-	report report.Report
+	c    gwclient.Client
+	bc   *dockerui.Client
+	opts Options
+	// targets are the output's platforms; index says the image is an
+	// index, whose kept platforms are exported too.
+	targets []target
+	index   bool
+	// allReports are the reports read; reports maps each platform to
+	// patch (formatted, normalized) to its own. Empty in update-all mode.
+	allReports []namedReport
+	reports    map[string]namedReport
+	// attestations holds each patched platform's OpenVEX document
+	// (vex-attestation), by normalized platform.
+	attestations map[string]gwclient.Reference
 
 	mu        sync.Mutex
 	summaries []Summary

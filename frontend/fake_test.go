@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"path"
 	"strings"
 	"sync"
 
@@ -35,6 +36,13 @@ type fakeClient struct {
 	after map[string]string
 	// upgradable answers the update-all probe ("NAME VERSION" lines).
 	upgradable string
+	// index, when set, makes the image an index (its JSON); configs then
+	// holds each architecture's config.
+	index   string
+	configs map[string]string
+	// reports, when set, is the report context's files instead of
+	// report.json holding report.
+	reports map[string]string
 
 	mu       sync.Mutex
 	solved   []*pb.Definition
@@ -51,11 +59,36 @@ func (f *fakeClient) BuildOpts() gwclient.BuildOpts {
 	}
 }
 
-func (f *fakeClient) ResolveImageConfig(_ context.Context, ref string, _ sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+func (f *fakeClient) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
 	if !strings.Contains(ref, "debian") {
 		return "", "", nil, fmt.Errorf("%s: not found", ref)
 	}
+	if f.index != "" && opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
+		if cfg, ok := f.configs[opt.ImageOpt.Platform.Architecture]; ok {
+			return ref, digest.FromString(f.index), []byte(cfg), nil
+		}
+		return "", "", nil, fmt.Errorf("%s: no match for platform in manifest", ref)
+	}
 	return ref, digest.FromString("manifest"), []byte(f.imageConfig), nil
+}
+
+// ResolveSourceMetadata answers the index listing: the attestation chain
+// carries the index for an index, and is nil for a single image.
+func (f *fakeClient) ResolveSourceMetadata(_ context.Context, op *pb.SourceOp, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
+	if !opt.ImageOpt.AttestationChain || !opt.ImageOpt.NoConfig {
+		return nil, fmt.Errorf("unexpected metadata request %+v", opt.ImageOpt)
+	}
+	if f.index == "" {
+		return &sourceresolver.MetaResponse{Op: op, Image: &sourceresolver.ResolveImageResponse{Digest: digest.FromString("manifest")}}, nil
+	}
+	root := digest.FromString(f.index)
+	return &sourceresolver.MetaResponse{Op: op, Image: &sourceresolver.ResolveImageResponse{
+		Digest: root,
+		AttestationChain: &sourceresolver.AttestationChain{
+			Root:  root,
+			Blobs: map[digest.Digest]sourceresolver.Blob{root: {Data: []byte(f.index)}},
+		},
+	}}, nil
 }
 
 func (f *fakeClient) Warn(_ context.Context, _ digest.Digest, msg string, _ gwclient.WarnOpts) error {
@@ -76,12 +109,18 @@ func (f *fakeClient) Solve(_ context.Context, req gwclient.SolveRequest) (*gwcli
 	files := f.files
 	switch headSource(&def) {
 	case "local://report":
-		files = map[string]string{"report.json": f.report}
+		files = f.reports
+		if files == nil {
+			files = map[string]string{"report.json": f.report}
+		}
 	case "local://dockerfile":
 		files = map[string]string{}
 		if f.patchfile != "" {
 			files["Dockerfile"] = f.patchfile
 		}
+	case "":
+		// A file op at the head: the files it writes.
+		files = headMkfiles(&def)
 	case "exec":
 		if hasScript(&def, "/upgradable.sh") {
 			files = map[string]string{"upgradable": f.upgradable}
@@ -147,6 +186,9 @@ func (r *fakeRef) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte,
 func (r *fakeRef) StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
 	dt, err := r.ReadFile(ctx, gwclient.ReadRequest{Filename: req.Path})
 	if err != nil {
+		if _, dirErr := r.ReadDir(ctx, gwclient.ReadDirRequest{Path: req.Path}); dirErr == nil {
+			return &fstypes.Stat{Path: req.Path, Mode: uint32(fs.ModeDir | 0o755)}, nil
+		}
 		return nil, err
 	}
 	return &fstypes.Stat{Path: req.Path, Size: int64(len(dt))}, nil
@@ -168,6 +210,9 @@ func (f *fakeClient) Inputs(context.Context) (map[string]llb.State, error) {
 // ReadDir lists the files directly under a directory.
 func (r *fakeRef) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
 	prefix := strings.TrimSuffix(req.Path, "/") + "/"
+	if req.Path == "." || req.Path == "" {
+		prefix = ""
+	}
 	var out []*fstypes.Stat
 	dirs := map[string]bool{}
 	for name, dt := range r.files {
@@ -182,12 +227,39 @@ func (r *fakeRef) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fs
 			}
 			continue
 		}
+		if ok, _ := path.Match(req.IncludePattern, rest); req.IncludePattern != "" && !ok {
+			continue
+		}
 		out = append(out, &fstypes.Stat{Path: rest, Size: int64(len(dt)), Mode: 0o644})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("open %s: %w", req.Path, fs.ErrNotExist)
 	}
 	return out, nil
+}
+
+// headMkfiles returns the files the definition's head file op writes.
+func headMkfiles(def *llb.Definition) map[string]string {
+	head, err := def.Head()
+	if err != nil {
+		return nil
+	}
+	files := map[string]string{}
+	for _, dt := range def.Def {
+		if digest.FromBytes(dt) != head {
+			continue
+		}
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			return nil
+		}
+		for _, a := range op.GetFile().GetActions() {
+			if mk := a.GetMkfile(); mk != nil {
+				files[mk.Path] = string(mk.Data)
+			}
+		}
+	}
+	return files
 }
 
 // hasScript reports whether the definition writes the named darn script.

@@ -22,6 +22,9 @@ type image struct {
 	// Digest pins the manifest that was resolved for the platform.
 	Digest digest.Digest
 	Config dockerspec.DockerOCIImage
+	// RawConfig is the config as the registry serves it, exported
+	// unchanged for a platform that is kept as it is.
+	RawConfig []byte
 	// State is the image pinned by digest.
 	State llb.State
 }
@@ -41,7 +44,7 @@ func resolveImage(ctx context.Context, c gwclient.Client, bc *dockerui.Client, r
 	if err != nil {
 		return image{}, fmt.Errorf("resolving image %s: %w", ref, err)
 	}
-	img := image{Ref: ref, Digest: dgst}
+	img := image{Ref: ref, Digest: dgst, RawConfig: dt}
 	if err := json.Unmarshal(dt, &img.Config); err != nil {
 		return image{}, fmt.Errorf("parsing image config of %s: %w", ref, err)
 	}
@@ -60,37 +63,6 @@ func resolveImage(ctx context.Context, c gwclient.Client, bc *dockerui.Client, r
 	return img, nil
 }
 
-// readReport reads the report file from the named context "report". The
-// local transfer is limited to that one file.
-func readReport(ctx context.Context, c gwclient.Client, bc *dockerui.Client, file string) ([]byte, error) {
-	nc, err := bc.NamedContext(reportContext, dockerui.ContextOpt{
-		// Exactly one named file is read: a .dockerignore has no say.
-		NoDockerignore: true,
-		AsyncLocalOpts: func() []llb.LocalOption {
-			return []llb.LocalOption{llb.FollowPaths([]string{file})}
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("loading report context: %w", err)
-	}
-	if nc == nil {
-		return nil, errNoReport
-	}
-	st, _, err := nc.Load(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("loading report context: %w", err)
-	}
-	ref, err := solveState(ctx, c, *st)
-	if err != nil {
-		return nil, fmt.Errorf("loading report context: %w", err)
-	}
-	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: file})
-	if err != nil {
-		return nil, fmt.Errorf("reading report %s: %w", file, err)
-	}
-	return dt, nil
-}
-
 // solveState solves a state and returns its single reference, evaluated so
 // that errors surface here rather than at export.
 func solveState(ctx context.Context, c gwclient.Client, st llb.State, opts ...llb.ConstraintsOpt) (gwclient.Reference, error) {
@@ -103,6 +75,11 @@ func solveState(ctx context.Context, c gwclient.Client, st llb.State, opts ...ll
 		return nil, err
 	}
 	return res.SingleRef()
+}
+
+// imagePlatform is the platform an image's config records.
+func imagePlatform(img image) ocispecs.Platform {
+	return ocispecs.Platform{OS: img.Config.OS, Architecture: img.Config.Architecture, Variant: img.Config.Variant}
 }
 
 // readFirst returns the first of paths that exists in ref, and its path.

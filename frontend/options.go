@@ -21,6 +21,10 @@ const (
 	keyToolingImage = "tooling-image"
 	keyIgnoreErrors = "ignore-errors"
 	keyUpdateAll    = "update-all"
+	// keyVEXAttestation attaches the OpenVEX document as an in-toto
+	// attestation. Not "attest:vex": BuildKit's daemon and dockerui refuse
+	// attestation types they do not know.
+	keyVEXAttestation = "vex-attestation"
 	// keyRepoMirror holds ORIGINAL=MIRROR pairs, comma-separated.
 	keyRepoMirror = "repo-mirror"
 	// buildArgPrefix lets `docker buildx build --build-arg image=…` work:
@@ -55,6 +59,9 @@ type Options struct {
 	// UpdateAll upgrades every package with a newer version in the image's
 	// sources; no report is read.
 	UpdateAll bool
+	// AttestVEX attaches each patched platform's OpenVEX document as an
+	// in-toto attestation (option vex-attestation).
+	AttestVEX bool
 }
 
 // parseOptions reads darn's keys from the frontend options.
@@ -88,11 +95,16 @@ func parseOptions(opts map[string]string) (Options, error) {
 		return o, err
 	}
 
+	if o.AttestVEX, err = parseBool(opts, keyVEXAttestation); err != nil {
+		return o, err
+	}
+
 	o.ReportFile = defaultReportFile
 	if f := lookup(opts, keyReport); f != "" {
 		clean := path.Clean(strings.TrimPrefix(f, "/"))
-		if clean == "." || strings.HasPrefix(clean, "../") || clean == ".." {
-			return o, fmt.Errorf("parsing option %s=%q: must name a file inside the %q context", keyReport, f, reportContext)
+		// "." is the context itself: a directory of reports.
+		if strings.HasPrefix(clean, "../") || clean == ".." {
+			return o, fmt.Errorf("parsing option %s=%q: must name a file or directory inside the %q context", keyReport, f, reportContext)
 		}
 		o.ReportFile = clean
 	}

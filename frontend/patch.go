@@ -12,6 +12,7 @@ import (
 
 	"github.com/darn-dev/darn/distros/deb"
 	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/report"
 )
 
 // planned is one platform's probe and plan, before any upgrade.
@@ -20,6 +21,8 @@ type planned struct {
 	img      image
 	probe    gwclient.Reference
 	db       pkgDB
+	// report is the platform's report; zero in update-all mode.
+	report report.Report
 	// tooling is the pinned tooling image for an image without a package
 	// manager; nil otherwise.
 	tooling *image
@@ -38,12 +41,16 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 	if err != nil {
 		return planned{}, fmt.Errorf("loading image %s: %w", img.Ref, err)
 	}
-	db, err := readPackages(ctx, probe, p.report.OS)
+	rep := p.reportFor(pl)
+	if err := checkReportArch(rep, imagePlatform(img)); err != nil {
+		return planned{}, err
+	}
+	db, err := readPackages(ctx, probe, rep.Report.OS)
 	if err != nil {
 		return planned{}, fmt.Errorf("reading packages of %s: %w", img.Ref, err)
 	}
 	rel := db.release
-	pp := planned{platform: pl, img: img, probe: probe, db: db}
+	pp := planned{platform: pl, img: img, probe: probe, db: db, report: rep.Report}
 	pp.summary = Summary{Platform: formatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: rel.ID + " " + rel.VersionID}
 	if !db.packageManager {
 		if err := p.useTooling(ctx, &pp); err != nil {
@@ -53,7 +60,7 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 	if pp.summary.Plan, err = p.makePlan(ctx, pp); err != nil {
 		return planned{}, fmt.Errorf("planning %s: %w", img.Ref, err)
 	}
-	p.warnPlan(ctx, img, pp.summary.Platform, rel, pp.summary.Plan)
+	p.warnPlan(ctx, pp)
 	return pp, nil
 }
 
@@ -61,7 +68,7 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 // image's sources offer, asked of apt in the image (or tooling image).
 func (p *patcher) makePlan(ctx context.Context, pp planned) (policy.Plan, error) {
 	if !p.opts.UpdateAll {
-		return policy.Build(p.report, pp.db.installed, deb.Versions{})
+		return policy.Build(pp.report, pp.db.installed, deb.Versions{})
 	}
 	runner := pp.img.State
 	if pp.tooling != nil {
@@ -100,6 +107,15 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 	}
 	sum.Changes, sum.BelowFixed = changes, below
 	p.record(sum)
+	if p.opts.AttestVEX {
+		att, err := p.vexAttestation(ctx, sum)
+		if err != nil {
+			return nil, err
+		}
+		if att != nil {
+			p.keepAttestation(pp.platform, att)
+		}
+	}
 	epoch, err := p.epoch()
 	if err != nil {
 		return nil, err

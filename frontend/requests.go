@@ -14,7 +14,6 @@ import (
 	"github.com/moby/buildkit/frontend/subrequests/lint"
 	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/solver/pb"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -87,10 +86,12 @@ func (p *patcher) lint(ctx context.Context) (*lint.LintResults, error) {
 	}
 	res := &lint.LintResults{Warnings: []lint.Warning{}, Sources: []*pb.SourceInfo{{Filename: p.opts.ReportFile, Language: "JSON"}}}
 	fixable := 0
-	for _, pkg := range p.report.Packages {
-		for _, v := range pkg.Vulnerabilities {
-			if v.Fixable() {
-				fixable++
+	for _, r := range p.allReports {
+		for _, pkg := range r.Report.Packages {
+			for _, v := range pkg.Vulnerabilities {
+				if v.Fixable() {
+					fixable++
+				}
 			}
 		}
 	}
@@ -109,18 +110,16 @@ func (p *patcher) plan(ctx context.Context) (*gwclient.Result, error) {
 	if err := p.load(ctx); err != nil {
 		return nil, err
 	}
-	targets := make([]*ocispecs.Platform, 0, len(p.bc.TargetPlatforms))
-	for i := range p.bc.TargetPlatforms {
-		targets = append(targets, &p.bc.TargetPlatforms[i])
-	}
-	if len(targets) == 0 {
-		targets = append(targets, nil)
-	}
-	sums := make([]Summary, len(targets))
+	sums := make([]Summary, len(p.targets))
 	eg, ctx := errgroup.WithContext(ctx)
-	for i, t := range targets {
+	for i, t := range p.targets {
+		if !t.Patch {
+			sums[i] = Summary{Platform: formatPlatform(t.Platform), Image: p.opts.Image.String(), Kept: true}
+			continue
+		}
 		eg.Go(func() error {
-			pp, err := p.planPlatform(ctx, t)
+			pl := t.Platform
+			pp, err := p.planPlatform(ctx, &pl)
 			sums[i] = pp.summary
 			return err
 		})
@@ -139,6 +138,10 @@ func (p *patcher) plan(ctx context.Context) (*gwclient.Result, error) {
 func planText(sums []Summary) []byte {
 	var b bytes.Buffer
 	for _, s := range sums {
+		if s.Kept {
+			fmt.Fprintf(&b, "%s %s: kept as it is (not a platform to patch)\n", s.Platform, s.Image)
+			continue
+		}
 		fmt.Fprintf(&b, "%s (%s) %s@%s\n", s.Platform, s.OS, s.Image, s.Digest)
 		tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  PACKAGE\tINSTALLED\tFIXED\tACTION\tVULNERABILITIES")

@@ -9,7 +9,6 @@ import (
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 
-	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/policy"
 )
 
@@ -27,9 +26,12 @@ type Summary struct {
 	OS       string `json:"os"`
 	// ToolingImage and ToolingDigest name the tooling image that patches
 	// an image without a package manager; empty otherwise.
-	ToolingImage  string      `json:"toolingImage,omitempty"`
-	ToolingDigest string      `json:"toolingDigest,omitempty"`
-	Plan          policy.Plan `json:"plan"`
+	ToolingImage  string `json:"toolingImage,omitempty"`
+	ToolingDigest string `json:"toolingDigest,omitempty"`
+	// Kept is set for a platform of an index that was not patched (not
+	// named by the "platform" option): it is exported as it was.
+	Kept bool        `json:"kept,omitempty"`
+	Plan policy.Plan `json:"plan"`
 	// Changes lists every package whose version changed, planned or
 	// pulled in as a dependency. Empty when there was nothing to patch.
 	Changes []Change `json:"changes,omitempty"`
@@ -128,10 +130,11 @@ func (p *patcher) addSummary(res interface{ AddMeta(string, []byte) }) error {
 
 // warnPlan tells the user, through BuildKit's warnings, about reported
 // packages the plan will not touch and why.
-func (p *patcher) warnPlan(ctx context.Context, img image, pl string, rel distros.Release, plan policy.Plan) {
+func (p *patcher) warnPlan(ctx context.Context, pp planned) {
+	img, pl, rel, plan := pp.img, pp.summary.Platform, pp.db.release, pp.summary.Plan
 	var msgs []string
-	if fam := p.report.OS.Family; fam != "" && !rel.Is(fam) {
-		msgs = append(msgs, fmt.Sprintf("the report is for %s %s but %s is %s %s", fam, p.report.OS.Version, img.Ref, rel.ID, rel.VersionID))
+	if fam := pp.report.OS.Family; fam != "" && !rel.Is(fam) {
+		msgs = append(msgs, fmt.Sprintf("the report is for %s %s but %s is %s %s", fam, pp.report.OS.Version, img.Ref, rel.ID, rel.VersionID))
 	}
 	byAction := map[policy.Action][]string{}
 	for _, it := range plan.Items {

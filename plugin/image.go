@@ -77,13 +77,13 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	}
 	cmd.SetFlagErrorFunc(flagError)
 	f := cmd.Flags()
-	f.StringVarP(&o.report, "report", "r", "", "Vulnerability report (Trivy JSON) naming the packages to upgrade")
+	f.StringVarP(&o.report, "report", "r", "", "Vulnerability report (Trivy or Grype JSON), or a directory of reports, one per platform")
 	f.StringVarP(&o.tag, "tag", "t", "", `Name of the patched image (default: the image's repository, tag "<tag><suffix>")`)
 	f.StringVar(&o.suffix, "suffix", "-patched", "Suffix for the default tag")
 	f.BoolVar(&o.push, "push", false, "Push the patched image to its registry")
 	f.BoolVar(&o.load, "load", false, "Load the patched image into the Docker daemon")
 	f.StringArrayVarP(&o.outputs, "output", "o", nil, `Export the result, BuildKit exporter syntax (e.g. "type=oci,dest=image.tar")`)
-	f.StringVar(&o.platform, "platform", "", "Platform to patch (default: the builder's own)")
+	f.StringVar(&o.platform, "platform", "", "Platforms to patch, comma-separated; an index's other platforms are kept as they are (default: all of an index's, or the builder's own)")
 	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, plain, tty, quiet, rawjson")
 	f.BoolVar(&o.noCache, "no-cache", false, "Do not use the build cache for the upgrade")
 	f.StringVar(&o.network, "network", "default", `Network for the package manager: "default" (the builder's sandbox) or "host"`)
@@ -107,8 +107,8 @@ func (o *imageOptions) validate() error {
 	case o.report == "":
 		return usageError{fmt.Errorf("--report is required: darn patches the packages a scanner report names (or use --update-all)")}
 	default:
-		if st, err := os.Stat(o.report); err != nil || st.IsDir() {
-			return usageError{fmt.Errorf("--report %s: not a readable file", o.report)}
+		if _, err := os.Stat(o.report); err != nil {
+			return usageError{fmt.Errorf("--report %s: not a readable file or directory", o.report)}
 		}
 	}
 	if o.push && len(o.outputs) > 0 {
@@ -174,6 +174,11 @@ func reportMount(path string) (dir, file string, err error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", "", fmt.Errorf("resolving report path %s: %w", path, err)
+	}
+	// A directory holds one report per platform: the frontend reads its
+	// *.json files and matches them by the architecture they record.
+	if st, err := os.Stat(abs); err == nil && st.IsDir() {
+		return abs, ".", nil
 	}
 	return filepath.Dir(abs), filepath.Base(abs), nil
 }

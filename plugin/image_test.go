@@ -49,6 +49,7 @@ func TestValidate(t *testing.T) {
 		"ok":              {o: imageOptions{image: "debian:12", report: report, progress: "auto", suffix: "-patched"}},
 		"no report":       {o: imageOptions{image: "debian:12", progress: "auto"}, wantErr: true},
 		"missing report":  {o: imageOptions{image: "debian:12", report: report + ".nope", progress: "auto"}, wantErr: true},
+		"report dir":      {o: imageOptions{image: "debian:12", report: filepath.Dir(report), progress: "auto", suffix: "-patched"}},
 		"push and output": {o: imageOptions{image: "debian:12", report: report, progress: "auto", push: true, outputs: []string{"type=local,dest=x"}}, wantErr: true},
 		"bad progress":    {o: imageOptions{image: "debian:12", report: report, progress: "fancy"}, wantErr: true},
 		"bad image":       {o: imageOptions{image: "Debian:12", report: report, progress: "auto"}, wantErr: true},
@@ -66,6 +67,24 @@ func TestValidate(t *testing.T) {
 				t.Errorf("default tag = %q", tc.o.tag)
 			}
 		})
+	}
+}
+
+func TestReportMount(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "amd64.json")
+	if err := os.WriteFile(file, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, dir, file string }{
+		{path: file, dir: dir, file: "amd64.json"},
+		// A directory is shared whole: one report per platform.
+		{path: dir, dir: dir, file: "."},
+	} {
+		d, f, err := reportMount(tc.path)
+		if err != nil || d != tc.dir || f != tc.file {
+			t.Errorf("reportMount(%s) = %s, %s, %v; want %s, %s", tc.path, d, f, err, tc.dir, tc.file)
+		}
 	}
 }
 
@@ -104,5 +123,24 @@ func TestExitCode(t *testing.T) {
 	}
 	if exitCode(usageError{errors.New("bad")}) != exitUsage {
 		t.Error("usage errors exit 2")
+	}
+}
+
+func TestAttestable(t *testing.T) {
+	for _, tc := range []struct {
+		exports []client.ExportEntry
+		want    bool
+	}{
+		{exports: []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"push": "true"}}}, want: true},
+		{exports: []client.ExportEntry{{Type: client.ExporterOCI, Attrs: map[string]string{}}}, want: true},
+		{exports: []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"oci-mediatypes": "false"}}}},
+		{exports: []client.ExportEntry{{Type: client.ExporterDocker, Attrs: map[string]string{}}}},
+		{exports: []client.ExportEntry{{Type: "moby", Attrs: map[string]string{}}}},
+		{exports: []client.ExportEntry{{Type: client.ExporterOCI}, {Type: client.ExporterLocal}}},
+		{},
+	} {
+		if got := attestable(tc.exports); got != tc.want {
+			t.Errorf("attestable(%+v) = %v, want %v", tc.exports, got, tc.want)
+		}
 	}
 }

@@ -48,6 +48,11 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		load = startLoad(ctx, dockerCLI)
 		solveOpt.Exports = append(solveOpt.Exports, load.export(o.tag))
 	}
+	if o.vexFile != "" && load == nil && attestable(solveOpt.Exports) {
+		// The document also travels with the image, where the export
+		// keeps attestations.
+		solveOpt.FrontendAttrs["vex-attestation"] = "true"
+	}
 	summary, resp, err := o.solve(ctx, c, solveOpt, dockerCLI)
 	if load != nil {
 		if lerr := load.wait(err); err == nil {
@@ -215,6 +220,24 @@ func dockerDriverExports(exports []client.ExportEntry, o imageOptions) (out []cl
 		out = append(out, client.ExportEntry{Type: "moby", Attrs: map[string]string{"name": o.tag}})
 	}
 	return out, push
+}
+
+// attestable says whether every export keeps in-toto attestations: image
+// and OCI exports with OCI media types do; Docker-format tarballs, the
+// Docker daemon's store and plain files do not.
+func attestable(exports []client.ExportEntry) bool {
+	if len(exports) == 0 {
+		return false
+	}
+	for _, e := range exports {
+		if e.Type != client.ExporterImage && e.Type != client.ExporterOCI {
+			return false
+		}
+		if e.Attrs["oci-mediatypes"] == "false" {
+			return false
+		}
+	}
+	return true
 }
 
 // solve runs darn and shows BuildKit's own progress display. It returns

@@ -35,6 +35,10 @@ func printSummary(w io.Writer, dt []byte, o imageOptions) error {
 
 // printPlatform prints one platform's changes as a table.
 func printPlatform(w io.Writer, s frontend.Summary) {
+	if s.Kept {
+		fmt.Fprintf(w, "%s %s: kept as it is (not a platform to patch)\n", s.Platform, s.Image)
+		return
+	}
 	fmt.Fprintf(w, "%s (%s) %s@%s\n", s.Platform, s.OS, s.Image, s.Digest)
 	if s.ToolingImage != "" {
 		fmt.Fprintf(w, "  no package manager: patched from the tooling image %s@%s\n", s.ToolingImage, s.ToolingDigest)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/distribution/reference"
@@ -43,7 +42,7 @@ func writeVEX(o imageOptions, summary []byte, resp map[string]string, w func(str
 		in.Platform = sums[0].Platform
 	}
 	for _, s := range sums {
-		in.Fixed = append(in.Fixed, vex.FromChanges(strings.ReplaceAll(s.OS, " ", "-"), debArch(s.Platform), packageChanges(s.Changes))...)
+		in.Fixed = append(in.Fixed, s.Fixed()...)
 	}
 	doc, err := vex.Document(in)
 	if errors.Is(err, vex.ErrNothingFixed) {
@@ -62,36 +61,4 @@ func writeVEX(o imageOptions, summary []byte, resp map[string]string, w func(str
 	}
 	w(fmt.Sprintf("OpenVEX document: %s (%d statements)", o.vexFile, len(doc.Statements)))
 	return nil
-}
-
-// packageChanges keeps the planned changes: only they carry verified fixes.
-func packageChanges(changes []frontend.Change) []vex.PackageChange {
-	var out []vex.PackageChange
-	for _, c := range changes {
-		if c.Planned && len(c.Fixes) > 0 {
-			out = append(out, vex.PackageChange{Name: c.Name, To: c.To, Arch: c.Arch, Fixes: c.Fixes})
-		}
-	}
-	return out
-}
-
-// debArch maps an OCI platform to Debian's architecture name.
-func debArch(platform string) string {
-	parts := strings.Split(platform, "/")
-	if len(parts) < 2 {
-		return ""
-	}
-	switch strings.Join(parts[1:], "/") {
-	case "arm/v7":
-		return "armhf"
-	case "arm/v5", "arm/v6":
-		return "armel"
-	case "386":
-		return "i386"
-	case "ppc64le":
-		return "ppc64el"
-	case "arm64/v8":
-		return "arm64"
-	}
-	return parts[1]
 }

@@ -54,11 +54,3 @@ func TestWriteVEX(t *testing.T) {
 		t.Error("without an image digest, --vex must fail")
 	}
 }
-
-func TestDebArch(t *testing.T) {
-	for in, want := range map[string]string{"linux/amd64": "amd64", "linux/arm64/v8": "arm64", "linux/arm/v7": "armhf", "linux/386": "i386", "linux/ppc64le": "ppc64el", "x": ""} {
-		if got := debArch(in); got != want {
-			t.Errorf("debArch(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -14,6 +14,9 @@ type Report struct {
 	// Architecture is the scanned image's architecture when the report
 	// records it (e.g. "amd64"); empty otherwise.
 	Architecture string
+	// Variant is the scanned image's CPU variant when the report records
+	// it (e.g. "v7" for arm); empty otherwise.
+	Variant string
 	// Packages lists OS packages with at least one vulnerability, one entry
 	// per binary package name (and installed version), sorted by name.
 	Packages []Package

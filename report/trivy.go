@@ -42,6 +42,7 @@ type trivyReport struct {
 		OS          *trivyOS
 		ImageConfig struct {
 			Architecture string `json:"architecture"`
+			Variant      string `json:"variant"`
 		}
 	}
 	Results []trivyResult
@@ -93,6 +94,7 @@ func parseTrivy(dt []byte) (Report, error) {
 		Artifact:     trivyArtifact(doc.ArtifactName, results),
 		OS:           trivyReportOS(doc.Metadata.OS, results),
 		Architecture: doc.Metadata.ImageConfig.Architecture,
+		Variant:      doc.Metadata.ImageConfig.Variant,
 		Packages:     pkgs,
 	}, nil
 }

@@ -104,6 +104,36 @@ func Document(in Input) (*openvex.VEX, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building VEX document: %w", err)
 	}
+	return assemble(in, stmts)
+}
+
+// PredicateType is the in-toto predicate type of an OpenVEX v0.2 document
+// attached to an image as an attestation.
+const PredicateType = "https://openvex.dev/ns/v0.2.0"
+
+// Attested builds the OpenVEX document that goes into an in-toto
+// attestation of the patched image. Its statements name no product: in an
+// attestation the statement's subject (the image manifest, filled in by
+// BuildKit when it exports the image) is the product, as OpenVEX's
+// attestation rules cascade it, and the manifest's digest is not known
+// before the export. The upgraded packages are named in status_notes.
+// in.Repository, in.Digest, in.Tag and in.Platform are not used.
+func Attested(in Input) (*openvex.VEX, error) {
+	if len(in.Fixed) == 0 {
+		return nil, ErrNothingFixed
+	}
+	if in.Timestamp.IsZero() {
+		return nil, errors.New("building VEX document: timestamp is required")
+	}
+	stmts, err := statements("", in.Fixed)
+	if err != nil {
+		return nil, fmt.Errorf("building VEX document: %w", err)
+	}
+	return assemble(in, stmts)
+}
+
+// assemble wraps statements into a document with in's metadata.
+func assemble(in Input, stmts []openvex.Statement) (*openvex.VEX, error) {
 	// go-vex writes the timestamp with second precision; truncating here
 	// keeps the returned value equal to what a reader parses back.
 	ts := in.Timestamp.UTC().Truncate(time.Second)
@@ -118,6 +148,7 @@ func Document(in Input) (*openvex.VEX, error) {
 		Statements: stmts,
 	}
 	if doc.ID == "" {
+		var err error
 		if doc.ID, err = contentID(doc); err != nil {
 			return nil, fmt.Errorf("building VEX document: %w", err)
 		}
@@ -242,7 +273,7 @@ func platformArch(platform string) (string, error) {
 
 // statements returns one fixed statement per vulnerability, sorted by id,
 // each with the image as its one product and the fixed packages, sorted, as
-// subcomponents.
+// subcomponents; without products when product is empty.
 func statements(product string, fixed []Fixed) ([]openvex.Statement, error) {
 	byVuln, err := group(fixed)
 	if err != nil {
@@ -255,15 +286,15 @@ func statements(product string, fixed []Fixed) ([]openvex.Statement, error) {
 		for _, purl := range slices.Sorted(maps.Keys(pkgs)) {
 			subs = append(subs, openvex.Subcomponent{Component: openvex.Component{ID: purl}})
 		}
-		out = append(out, openvex.Statement{
+		st := openvex.Statement{
 			Vulnerability: openvex.Vulnerability{Name: openvex.VulnerabilityID(id)},
-			Products: []openvex.Product{{
-				Component:     openvex.Component{ID: product},
-				Subcomponents: subs,
-			}},
-			Status:      openvex.StatusFixed,
-			StatusNotes: notes(pkgs),
-		})
+			Status:        openvex.StatusFixed,
+			StatusNotes:   notes(pkgs),
+		}
+		if product != "" {
+			st.Products = []openvex.Product{{Component: openvex.Component{ID: product}, Subcomponents: subs}}
+		}
+		out = append(out, st)
 	}
 	return out, nil
 }

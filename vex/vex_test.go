@@ -301,3 +301,40 @@ func id(t *testing.T, in vex.Input) string {
 	}
 	return doc.ID
 }
+
+// The attested document states the same fixes without products: in an
+// attestation the image manifest is the subject, and so the product.
+func TestAttested(t *testing.T) {
+	if vex.PredicateType != openvex.ContextLocator() {
+		t.Errorf("predicate type %s is not the OpenVEX context %s", vex.PredicateType, openvex.ContextLocator())
+	}
+	doc, err := vex.Attested(input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt, err := vex.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := openvex.Parse(dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i := range parsed.Statements {
+		s := &parsed.Statements[i]
+		if err := s.Validate(); err != nil {
+			t.Errorf("statement %s: %v", s.Vulnerability.Name, err)
+		}
+		if s.Status != openvex.StatusFixed || len(s.Products) != 0 || !strings.HasPrefix(s.StatusNotes, "fixed by darn upgrading ") {
+			t.Errorf("statement %+v: want fixed, no product, the upgrades in the notes", s)
+		}
+		names = append(names, string(s.Vulnerability.Name))
+	}
+	if want := []string{"CVE-2025-0395", "CVE-2025-4802", "DLA-4105-1"}; !slices.Equal(names, want) {
+		t.Errorf("statements for %v, want %v", names, want)
+	}
+	if _, err := vex.Attested(vex.Input{Timestamp: stamp}); !errors.Is(err, vex.ErrNothingFixed) {
+		t.Errorf("no fixes: err = %v, want ErrNothingFixed", err)
+	}
+}
