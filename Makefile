@@ -59,6 +59,10 @@ tools: ## Build the Go tools pinned in tools/go.mod (buildkitd, buildctl, gotest
 testbed: tools ## Set up and start the test bed (buildkitd, registry, test images)
 	integration/testbed/up.sh
 
+.PHONY: trivy
+trivy: ## Build bin/trivy (v0.74.0) and bin/darn-trivydb from tools/trivy/go.mod, and the bed's offline Trivy DB
+	integration/testbed/trivy.sh
+
 .PHONY: testbed-down
 testbed-down: ## Stop the processes the test bed started
 	integration/testbed/down.sh
@@ -71,9 +75,10 @@ test: tools ## Run all tests: unit, then integration on the test bed
 .PHONY: test-unit
 test-unit: tools ## Run the unit tests (no daemon needed)
 	$(BIN)/gotestsum --format testname -- -short -count=1 ./...
+	cd tools/trivy && $(BIN)/gotestsum --format testname -- -short -count=1 ./...
 
 .PHONY: test-integration
-test-integration: testbed plugin frontend ## Run the integration tests against the test bed
+test-integration: testbed trivy plugin frontend ## Run the integration tests against the test bed
 	set -a && source $(TESTBED)/env && set +a && \
 	  DARN_PLUGIN=$(BIN)/docker-patch DARN_REQUIRE_INTEGRATION=1 DARN_FRONTEND_IMAGE=$(FRONTEND_IMAGE) \
 	  $(BIN)/gotestsum --format testname -- -count=1 -timeout $(INTEGRATION_TIMEOUT) ./...
@@ -89,6 +94,7 @@ bench: ## Run the benchmarks
 .PHONY: lint
 lint: ## Run go vet and gofmt checks
 	$(GO) vet ./...
+	cd tools/trivy && $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 .PHONY: demo

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	apicapspb "github.com/moby/buildkit/util/apicaps/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/darn-dev/darn/distros"
 )
@@ -273,4 +275,24 @@ func summaries(t *testing.T, res *gwclient.Result) []Summary {
 		t.Fatalf("reading summary %s: %v", res.Metadata[MetadataSummaryKey], err)
 	}
 	return sums
+}
+
+// The upgrade step names the pinned image it patches: BuildKit also
+// matches exec steps by their inputs' file contents, and another image
+// with the same files must not hand back its cached result.
+func TestUpgradeStepNamesItsBase(t *testing.T) {
+	f := newFake(defaultOpts)
+	if _, err := Build(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	want := "DARN_BASE_IMAGE=docker.io/library/debian:12@" + digest.FromString("manifest").String()
+	for _, d := range f.solved {
+		for _, dt := range d.Def {
+			var op pb.Op
+			if err := op.UnmarshalVT(dt); err == nil && op.GetExec() != nil && slices.Contains(op.GetExec().GetMeta().GetEnv(), want) {
+				return
+			}
+		}
+	}
+	t.Errorf("no exec step has %s", want)
 }

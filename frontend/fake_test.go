@@ -36,8 +36,8 @@ type fakeClient struct {
 	after map[string]string
 	// upgradable answers the update-all probe ("NAME VERSION" lines).
 	upgradable string
-	// index, when set, makes the image an index (its JSON); configs then
-	// holds each architecture's config.
+	// index, when set, makes the image an index; configs then holds each
+	// architecture's config, and other platforms are not found.
 	index   string
 	configs map[string]string
 	// reports, when set, is the report context's files instead of
@@ -70,25 +70,6 @@ func (f *fakeClient) ResolveImageConfig(_ context.Context, ref string, opt sourc
 		return "", "", nil, fmt.Errorf("%s: no match for platform in manifest", ref)
 	}
 	return ref, digest.FromString("manifest"), []byte(f.imageConfig), nil
-}
-
-// ResolveSourceMetadata answers the index listing: the attestation chain
-// carries the index for an index, and is nil for a single image.
-func (f *fakeClient) ResolveSourceMetadata(_ context.Context, op *pb.SourceOp, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
-	if !opt.ImageOpt.AttestationChain || !opt.ImageOpt.NoConfig {
-		return nil, fmt.Errorf("unexpected metadata request %+v", opt.ImageOpt)
-	}
-	if f.index == "" {
-		return &sourceresolver.MetaResponse{Op: op, Image: &sourceresolver.ResolveImageResponse{Digest: digest.FromString("manifest")}}, nil
-	}
-	root := digest.FromString(f.index)
-	return &sourceresolver.MetaResponse{Op: op, Image: &sourceresolver.ResolveImageResponse{
-		Digest: root,
-		AttestationChain: &sourceresolver.AttestationChain{
-			Root:  root,
-			Blobs: map[digest.Digest]sourceresolver.Blob{root: {Data: []byte(f.index)}},
-		},
-	}}, nil
 }
 
 func (f *fakeClient) Warn(_ context.Context, _ digest.Digest, msg string, _ gwclient.WarnOpts) error {

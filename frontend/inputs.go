@@ -25,6 +25,9 @@ type image struct {
 	// RawConfig is the config as the registry serves it, exported
 	// unchanged for a platform that is kept as it is.
 	RawConfig []byte
+	// Pinned is the reference State pulls: after the source policy, with
+	// the resolved digest.
+	Pinned string
 	// State is the image pinned by digest.
 	State llb.State
 }
@@ -58,6 +61,7 @@ func resolveImage(ctx context.Context, c gwclient.Client, bc *dockerui.Client, r
 			}
 		}
 	}
+	img.Pinned = pinned
 	img.State = llb.Image(pinned, llb.Platform(p), resolveMode,
 		llb.WithCustomNamef("[patch %s] %s", formatPlatform(p), reference.FamiliarString(ref)))
 	return img, nil

@@ -180,6 +180,7 @@ func (p *patcher) installOptions(pp planned) deb.InstallOptions {
 		Network:     p.bc.NetworkMode,
 		Mirrors:     p.opts.Mirrors,
 		SkipMissing: p.opts.IgnoreErrors,
+		Base:        pp.img.Pinned,
 	}
 }
 

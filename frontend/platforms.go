@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
-	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
-	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 // target is one platform of the output image: patched, or kept as it is.
@@ -19,12 +20,6 @@ type target struct {
 	Platform ocispecs.Platform
 	Patch    bool
 }
-
-// Annotations BuildKit and Docker put on an index's attestation manifests,
-// which are not platforms of the image.
-const (
-	annotationReferenceType = "vnd.docker.reference.type"
-)
 
 // PlatformError says a requested platform is not in the image's index.
 type PlatformError struct {
@@ -43,11 +38,7 @@ func (e *PlatformError) Error() string {
 // image (or a builder that cannot list an index) gives the requested
 // platforms, or the builder's own, all patched.
 func (p *patcher) resolveTargets(ctx context.Context) ([]target, bool, error) {
-	var hint *ocispecs.Platform
-	if len(p.bc.TargetPlatforms) > 0 {
-		hint = &p.bc.TargetPlatforms[0]
-	}
-	listed, err := p.indexPlatforms(ctx, hint)
+	listed, err := p.indexPlatforms(ctx, p.bc.TargetPlatforms)
 	if err != nil {
 		return nil, false, err
 	}
@@ -76,66 +67,114 @@ func withImage(err error, ref reference.Named) error {
 	return err
 }
 
-// indexPlatforms lists the platforms of the image's index through the
-// builder's source metadata resolver (whose attestation chain carries the
-// index itself); nil for a single-platform image or a builder without that
-// resolver. hint is the platform the resolver should pick in the index.
-func (p *patcher) indexPlatforms(ctx context.Context, hint *ocispecs.Platform) ([]ocispecs.Platform, error) {
-	caps := p.c.BuildOpts().Caps
-	if caps.Supports(gwpb.CapSourceMetaResolverImageAttestations) != nil {
+// indexPlatforms lists the platforms of the image's index; nil for a
+// single-platform image. The gateway API has no call that returns an
+// index, so darn asks the builder for each platform an image is built for
+// and keeps those whose config says that platform. (BuildKit's source
+// metadata resolver can return the index with its attestation chain, but
+// v0.34 crashes the daemon when asked so about a single manifest or a
+// Docker manifest list.) Platforms outside probeList(requested) cannot be
+// found this way.
+func (p *patcher) indexPlatforms(ctx context.Context, requested []ocispecs.Platform) ([]ocispecs.Platform, error) {
+	// A single manifest answers for any platform; an index does not know
+	// this one.
+	_, err := p.resolveConfig(ctx, ocispecs.Platform{OS: "linux", Architecture: "darn-probe"})
+	if err == nil {
 		return nil, nil
 	}
-	ref := p.opts.Image.String()
-	res, err := p.c.ResolveSourceMetadata(ctx, &pb.SourceOp{Identifier: "docker-image://" + ref}, sourceresolver.Opt{
-		LogName: "[patch] list platforms of " + reference.FamiliarString(p.opts.Image),
-		ImageOpt: &sourceresolver.ResolveImageOpt{
-			Platform:         hint,
-			ResolveMode:      p.bc.ImageResolveMode.String(),
-			NoConfig:         true,
-			AttestationChain: true,
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing platforms of %s: %w", ref, err)
+	if !isNoPlatformMatch(err) {
+		return nil, fmt.Errorf("resolving image %s: %w", p.opts.Image, err)
 	}
-	if res == nil || res.Image == nil || res.Image.AttestationChain == nil {
-		return nil, nil
+	probes := probeList(requested)
+	found := make([]*ocispecs.Platform, len(probes))
+	configs := make([]digest.Digest, len(probes))
+	eg, ctx := errgroup.WithContext(ctx)
+	for i, pl := range probes {
+		eg.Go(func() error {
+			dt, err := p.resolveConfig(ctx, pl)
+			if isNoPlatformMatch(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("resolving image %s for %s: %w", p.opts.Image, formatPlatform(pl), err)
+			}
+			found[i], configs[i] = configPlatform(dt, pl), digest.FromBytes(dt)
+			return nil
+		})
 	}
-	chain := res.Image.AttestationChain
-	blob, ok := chain.Blobs[chain.Root]
-	if !ok {
-		return nil, nil
+	if err := eg.Wait(); err != nil {
+		return nil, err
 	}
-	listed, err := parseIndexPlatforms(blob.Data)
-	if err != nil {
-		return nil, fmt.Errorf("listing platforms of %s: %w", ref, err)
-	}
-	return listed, nil
+	return uniquePlatforms(found, configs), nil
 }
 
-// parseIndexPlatforms returns an index's image platforms in index order,
-// leaving out attestation manifests.
-func parseIndexPlatforms(dt []byte) ([]ocispecs.Platform, error) {
-	var idx ocispecs.Index
-	if err := json.Unmarshal(dt, &idx); err != nil {
-		return nil, fmt.Errorf("parsing image index: %w", err)
-	}
+// resolveConfig resolves the image's config for a platform.
+func (p *patcher) resolveConfig(ctx context.Context, pl ocispecs.Platform) ([]byte, error) {
+	_, _, dt, err := p.c.ResolveImageConfig(ctx, p.opts.Image.String(), sourceresolver.Opt{
+		LogName:  fmt.Sprintf("[patch] look for %s in %s", formatPlatform(pl), reference.FamiliarString(p.opts.Image)),
+		ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &pl, ResolveMode: p.bc.ImageResolveMode.String()},
+	})
+	return dt, err
+}
+
+// isNoPlatformMatch says the index has no image for the platform asked,
+// in the words containerd's and BuildKit's resolvers use.
+func isNoPlatformMatch(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no match for platform")
+}
+
+// probeList is every platform images are commonly built for, from the
+// least to the most capable variant (a resolver falls back from v7 to v6,
+// never up), followed by requested platforms the list lacks.
+func probeList(requested []ocispecs.Platform) []ocispecs.Platform {
 	var out []ocispecs.Platform
-	seen := map[string]bool{}
-	for _, m := range idx.Manifests {
-		if m.Platform == nil || m.Annotations[annotationReferenceType] != "" {
-			continue
-		}
-		if m.Platform.OS == "unknown" || m.Platform.Architecture == "unknown" {
-			continue
-		}
-		key := platforms.FormatAll(platforms.Normalize(*m.Platform))
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, *m.Platform)
+	for _, s := range []string{
+		"linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/amd64/v4", "linux/arm64",
+		"linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/386", "linux/ppc64le", "linux/s390x",
+		"linux/riscv64", "linux/mips64le", "linux/mips64", "linux/loong64", "windows/amd64", "windows/arm64",
+	} {
+		out = append(out, platforms.MustParse(s))
+	}
+	for _, r := range requested {
+		if !slices.ContainsFunc(out, func(o ocispecs.Platform) bool { return platforms.OnlyStrict(r).Match(o) }) {
+			out = append(out, platforms.Normalize(r))
 		}
 	}
-	return out, nil
+	return out
+}
+
+// configPlatform returns the platform an image config records when it is
+// the one asked for (a resolver may answer with a compatible one, e.g. 386
+// for amd64), with the asked variant where the config records none; nil
+// otherwise.
+func configPlatform(dt []byte, asked ocispecs.Platform) *ocispecs.Platform {
+	var cfg ocispecs.Image
+	if json.Unmarshal(dt, &cfg) != nil {
+		return nil
+	}
+	got := cfg.Platform
+	if got.Variant == "" {
+		got.Variant = asked.Variant
+	}
+	if !platforms.OnlyStrict(asked).Match(got) {
+		return nil
+	}
+	return &got
+}
+
+// uniquePlatforms keeps the first platform found for each config: a
+// resolver answers a variant it lacks with a lower one's config.
+func uniquePlatforms(found []*ocispecs.Platform, configs []digest.Digest) []ocispecs.Platform {
+	var out []ocispecs.Platform
+	seen := map[digest.Digest]bool{}
+	for i, pl := range found {
+		if pl == nil || seen[configs[i]] {
+			continue
+		}
+		seen[configs[i]] = true
+		out = append(out, *pl)
+	}
+	return out
 }
 
 // selectTargets marks which of an index's platforms are patched: all when

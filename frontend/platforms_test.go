@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/darn-dev/darn/report"
@@ -22,25 +24,42 @@ var (
 	armv7   = ocispecs.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}
 )
 
-// testIndex is an index as BuildKit pushes it with provenance: two images
-// and an attestation manifest.
-const testIndex = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
-{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":1,"platform":{"architecture":"amd64","os":"linux"}},
-{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222","size":1,"platform":{"architecture":"arm64","os":"linux","variant":"v8"}},
-{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:3333333333333333333333333333333333333333333333333333333333333333","size":1,"platform":{"architecture":"unknown","os":"unknown"},
- "annotations":{"vnd.docker.reference.digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","vnd.docker.reference.type":"attestation-manifest"}}]}`
+func TestConfigPlatform(t *testing.T) {
+	for _, tc := range []struct {
+		config string
+		asked  ocispecs.Platform
+		want   string
+	}{
+		{config: `{"os":"linux","architecture":"amd64"}`, asked: amd64, want: "linux/amd64"},
+		{config: `{"os":"linux","architecture":"arm64","variant":"v8"}`, asked: ocispecs.Platform{OS: "linux", Architecture: "arm64"}, want: "linux/arm64/v8"},
+		// A config without variant takes the asked one.
+		{config: `{"os":"linux","architecture":"arm"}`, asked: armv7, want: "linux/arm/v7"},
+		// The resolver's fallbacks are not the platform asked for.
+		{config: `{"os":"linux","architecture":"386"}`, asked: amd64},
+		{config: `{"os":"linux","architecture":"arm","variant":"v6"}`, asked: armv7},
+		{config: `{"os":"linux","architecture":"amd64"}`, asked: ocispecs.Platform{OS: "windows", Architecture: "amd64"}},
+		{config: `not json`, asked: amd64},
+	} {
+		got := configPlatform([]byte(tc.config), tc.asked)
+		if (got == nil) != (tc.want == "") || got != nil && platforms.FormatAll(*got) != tc.want {
+			t.Errorf("configPlatform(%s, %s) = %v, want %q", tc.config, platforms.FormatAll(tc.asked), got, tc.want)
+		}
+	}
+}
 
-func TestParseIndexPlatforms(t *testing.T) {
-	got, err := parseIndexPlatforms([]byte(testIndex))
-	if err != nil {
-		t.Fatal(err)
+func TestUniquePlatforms(t *testing.T) {
+	v6 := ocispecs.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}
+	found := []*ocispecs.Platform{&amd64, nil, &v6, &armv7, &arm64v8}
+	configs := []digest.Digest{"sha256:a", "", "sha256:b", "sha256:b", "sha256:c"}
+	if got := formatPlatforms(uniquePlatforms(found, configs)); !slices.Equal(got, []string{"linux/amd64", "linux/arm/v6", "linux/arm64"}) {
+		t.Errorf("unique platforms %v: v7 answered with v6's config is v6", got)
 	}
-	want := []string{"linux/amd64", "linux/arm64"}
-	if f := formatPlatforms(got); !slices.Equal(f, want) {
-		t.Errorf("platforms = %v, want %v", f, want)
-	}
-	if got[1].Variant != "v8" {
-		t.Errorf("the index's own platform must be kept as written, got %+v", got[1])
+}
+
+func TestProbeListAddsRequested(t *testing.T) {
+	got := formatPlatforms(probeList([]ocispecs.Platform{amd64, {OS: "linux", Architecture: "mips"}}))
+	if !slices.Contains(got, "linux/mips") || slices.Index(got, "linux/arm/v6") > slices.Index(got, "linux/arm/v7") {
+		t.Errorf("probe list %v", got)
 	}
 }
 
@@ -125,7 +144,7 @@ func TestAssignReports(t *testing.T) {
 // newIndexFake serves testIndex: an amd64 and an arm64 image.
 func newIndexFake(opts map[string]string) *fakeClient {
 	f := newFake(opts)
-	f.index = testIndex
+	f.index = "amd64,arm64"
 	f.configs = map[string]string{
 		"amd64": testConfig,
 		"arm64": strings.Replace(testConfig, `"architecture":"amd64"`, `"architecture":"arm64","variant":"v8"`, 1),

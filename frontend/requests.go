@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -72,6 +73,7 @@ func (p *patcher) outline(context.Context) (*outline.Outline, error) {
 		Args: []outline.Arg{
 			{Name: keyImage, Description: "image to patch (or the Patchfile's FROM)", Value: image},
 			{Name: keyReport, Description: "scanner report inside the named context \"report\"", Value: p.opts.ReportFile},
+			{Name: keyVEXAttestation, Description: "attach the OpenVEX document of the verified fixes as an in-toto attestation", Value: strconv.FormatBool(p.opts.AttestVEX)},
 			{Name: "SOURCE_DATE_EPOCH", Description: "timestamp of the patch, for reproducible images"},
 			{Name: "HTTP_PROXY", Description: "proxy for the package manager (also HTTPS_PROXY, NO_PROXY)"},
 		},

@@ -18,9 +18,12 @@ import (
 
 // registryImage is an image read from the test registry over plain HTTP.
 type registryImage struct {
-	Ref      string
-	Digest   string
-	Manifest ocispecs.Manifest
+	Ref    string
+	Digest string
+	// IndexDigest is set when Ref names an index (e.g. an image with its
+	// attestations): Digest is then the index's linux/amd64 image.
+	IndexDigest string
+	Manifest    ocispecs.Manifest
 	Config   dockerspec.DockerOCIImage
 	repoURL  string
 }
@@ -33,14 +36,7 @@ const (
 // fetchIndex reads an image index from the registry.
 func fetchIndex(t *testing.T, ref string) ocispecs.Index {
 	t.Helper()
-	repoURL, tag := repoURL(t, ref)
-	req, _ := http.NewRequest(http.MethodGet, repoURL+"/manifests/"+tag, nil)
-	req.Header.Set("Accept", indexAccept)
-	body, _ := do(t, req)
-	var idx ocispecs.Index
-	if err := json.Unmarshal(body, &idx); err != nil || len(idx.Manifests) == 0 {
-		t.Fatalf("%s is not an image index: %v\n%s", ref, err, body)
-	}
+	idx, _ := fetchIndexDigest(t, ref)
 	return idx
 }
 
@@ -62,15 +58,32 @@ func repoURL(t *testing.T, ref string) (string, string) {
 	return fmt.Sprintf("http://%s/v2/%s", reference.Domain(named), reference.Path(named)), tag
 }
 
-// fetchImage reads an image's manifest and config from the registry.
+// fetchImage reads an image's manifest and config from the registry. For
+// an index it reads the linux/amd64 image.
 func fetchImage(t *testing.T, ref string) registryImage {
 	t.Helper()
 	url, tag := repoURL(t, ref)
 	img := registryImage{Ref: ref, repoURL: url}
 	req, _ := http.NewRequest(http.MethodGet, img.repoURL+"/manifests/"+tag, nil)
-	req.Header.Set("Accept", manifestAccept)
+	req.Header.Set("Accept", manifestAccept+", "+indexAccept)
 	body, hdr := do(t, req)
 	img.Digest = hdr.Get("Docker-Content-Digest")
+	if isIndex(hdr.Get("Content-Type")) {
+		var idx ocispecs.Index
+		if err := json.Unmarshal(body, &idx); err != nil {
+			t.Fatalf("parsing index of %s: %v", ref, err)
+		}
+		byPlatform, _ := imageManifests(idx)
+		d, ok := byPlatform["linux/amd64"]
+		if !ok {
+			t.Fatalf("index %s has no linux/amd64 image", ref)
+		}
+		img.IndexDigest = img.Digest
+		req, _ = http.NewRequest(http.MethodGet, img.repoURL+"/manifests/"+d.Digest.String(), nil)
+		req.Header.Set("Accept", manifestAccept)
+		body, _ = do(t, req)
+		img.Digest = d.Digest.String()
+	}
 	if err := json.Unmarshal(body, &img.Manifest); err != nil {
 		t.Fatalf("parsing manifest of %s: %v", ref, err)
 	}
@@ -78,6 +91,11 @@ func fetchImage(t *testing.T, ref string) registryImage {
 		t.Fatalf("parsing config of %s: %v", ref, err)
 	}
 	return img
+}
+
+// isIndex says whether a manifest media type is an index.
+func isIndex(mediaType string) bool {
+	return mediaType == ocispecs.MediaTypeImageIndex || mediaType == "application/vnd.docker.distribution.manifest.list.v2+json"
 }
 
 // blob downloads one blob of the image's repository.

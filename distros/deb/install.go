@@ -56,6 +56,13 @@ type InstallOptions struct {
 	// SkipMissing leaves out, with a warning, packages whose sources offer
 	// no version at or above the fixed one, instead of failing the step.
 	SkipMissing bool
+	// Base names the image being patched, pinned by digest; the step
+	// carries it as DARN_BASE_IMAGE. BuildKit also matches exec steps by
+	// their inputs' file contents: without the name, patching an image
+	// whose files equal another's (the same rootfs pushed again with new
+	// timestamps or compression) would return the other image's cached
+	// result, its layer blobs included.
+	Base string
 }
 
 // Mirror replaces a repository URL prefix while patching: apt fetches from
@@ -94,6 +101,9 @@ func (opt InstallOptions) stepOptions(name, script, what string, args []string) 
 		llb.AddMount("/var/cache/apt", llb.Scratch(), llb.AsPersistentCacheDir(cacheID+"-archives", llb.CacheMountLocked)),
 		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
 		darnllb.Named(opt.Platform, "%s %s", what, strings.Join(args, " ")),
+	}
+	if opt.Base != "" {
+		runOpts = append(runOpts, llb.AddEnv("DARN_BASE_IMAGE", opt.Base))
 	}
 	if m := mirrorPairs(opt.Mirrors); m != "" {
 		runOpts = append(runOpts, llb.AddEnv("DARN_REPO_MIRRORS", m))

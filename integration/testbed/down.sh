@@ -4,9 +4,9 @@
 # the containerd it spawned, buildkitd, the registry, the mirror's
 # http.server), identified by their pidfiles in .testbed/ and killed only if
 # the pid's command line still names our binary and state paths. Caches
-# (rootfs tarball, registry storage, mirror) are kept, and so are the
-# docker-buildx plugin and the buildx builder (a stopped bed's builder just
-# cannot connect until up.sh runs again).
+# (rootfs tarballs, registry storage, mirror) are kept, and so are the
+# docker-buildx plugin, the buildx builder (a stopped bed's builder just
+# cannot connect until up.sh runs again) and qemu's binfmt_misc entries.
 #
 #   down.sh          stop the daemons, keep .testbed/ (buildkit and docker
 #                    storage, logs)
@@ -30,7 +30,7 @@ flock -w 600 9 || die "another up.sh/down.sh holds $STATE/lock"
 rm -f "$STATE/env"
 stop_dockerd
 stop_pidfile buildkitd "$BUILDKITD_PIDFILE" "$BUILDKITD_BIN" "$BUILDKITD_SOCK"
-rm -f "$BUILDKITD_SOCK" "$STATE/buildkitd.exec-ok"
+rm -f "$BUILDKITD_SOCK" "$STATE/buildkitd.exec-ok" "$STATE/buildkitd.foreign-exec-ok"
 unmount_stale_buildkit_mounts
 stop_pidfile registry "$REGISTRY_PIDFILE" "$REGISTRY_BIN" "$REGISTRY_CONFIG"
 stop_pidfile mirror "$MIRROR_PIDFILE" http.server "$MIRROR_DIR"

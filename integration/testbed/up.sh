@@ -17,7 +17,13 @@
 #     image: a few packages' files, status.d database, no shell/apt/dpkg),
 #   - a partial copy of the Debian archive (signed InRelease files, indices,
 #     the .debs of the test image's pending upgrades) and a tampered copy of
-#     it, served on 127.0.0.1 by Python's http.server (see mirror.sh).
+#     it, served on 127.0.0.1 by Python's http.server (see mirror.sh),
+#   - qemu-user-static's qemu-aarch64 in binfmt_misc (fix-binary), so that
+#     buildkitd runs arm64 containers, and darn-test/debian:bookworm-multi, an
+#     OCI index with linux/amd64 and linux/arm64 images of the test image
+#     built in one build, each from its architecture's debootstrap rootfs (the
+#     arm64 one debootstrapped in two stages, the second under qemu; see
+#     multiarch.sh).
 # It is idempotent: a rerun reuses live daemons and images already pushed.
 #
 # Per-clone state lives in $ROOT/.testbed; caches that a fresh clone on the
@@ -28,14 +34,17 @@
 # DARN_TESTBED_SNAPSHOTTER (auto), DARN_DEBIAN_MIRROR and
 # DARN_DEBIAN_SECURITY_MIRROR (default: read from /etc/apt/sources.list.d),
 # DARN_BUILDX_BUILDER (darn-testbed), DARN_TESTBED_DOCKERD (1; 0 = no
-# docker.io and no dockerd), DOCKER_CONFIG (where the buildx plugin and
-# builder go; default ~/.docker).
+# docker.io and no dockerd), DARN_TESTBED_MULTIARCH (1; 0 = no qemu, no
+# arm64 rootfs and no multi-platform image), DOCKER_CONFIG (where the buildx
+# plugin and builder go; default ~/.docker).
 set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=mirror.sh
 source "$TESTBED_DIR/mirror.sh"
+# shellcheck source=multiarch.sh
+source "$TESTBED_DIR/multiarch.sh"
 
 APT_PACKAGES=(
 	runc debootstrap debian-archive-keyring docker-registry skopeo jq
@@ -45,6 +54,8 @@ APT_PACKAGES=(
 # /usr/bin/docker (a 20.10 client) comes after /usr/local/bin on the usual
 # PATH, so a newer CLI installed there keeps winning.
 [[ $DOCKERD_ENABLED == 0 ]] || APT_PACKAGES+=(docker.io)
+# qemu-user-static's static emulators and update-binfmts (multiarch.sh).
+[[ $MULTIARCH_ENABLED == 0 ]] || APT_PACKAGES+=(qemu-user-static binfmt-support)
 TEST_REPO=darn-test/debian
 TEST_TAG=$SUITE
 DEMO_TAG=$SUITE-plain
@@ -90,8 +101,9 @@ ensure_apt_packages() {
 	t0=$(now_ms)
 	# Keep maintainer scripts from starting services (docker-registry's init
 	# script would start a registry with htpasswd auth on *:5000, docker.io's
-	# and containerd's the system dockerd and containerd). We never use those
-	# services; the bed runs its own daemons.
+	# and containerd's the system dockerd and containerd, binfmt-support's
+	# would enable every imported format). We never use those services; the
+	# bed runs its own daemons and registers qemu-aarch64 itself.
 	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 		policy_rc_guard=/usr/sbin/policy-rc.d
 		printf '#!/bin/sh\nexit 101\n' >"$policy_rc_guard"
@@ -226,7 +238,7 @@ write_binary_stamp() {
 }
 
 ensure_buildkitd() {
-	local newconf="$BUILDKITD_CONFIG.new" runc
+	local newconf="$BUILDKITD_CONFIG.new" runc missing
 	((${#BUILDKITD_SOCK} < 100)) || die "socket path $BUILDKITD_SOCK is too long for a unix socket; use a shorter checkout path"
 	runc=$(command -v runc || true)
 	[[ -n $runc ]] || runc=/usr/sbin/runc
@@ -243,6 +255,10 @@ ensure_buildkitd() {
 			why="bin/buildkitd was rebuilt"
 		elif ! wait_until 15 "$BUILDKITD_PIDFILE" buildkit_ready; then
 			why="it does not answer on $BUILDKIT_ADDR"
+		elif missing=$(missing_worker_platforms) && [[ -n $missing ]]; then
+			# It looks for emulators when it starts (and when its workers are
+			# listed, at most every 20s).
+			why="its worker lacks ${missing% } (it started before qemu was registered)"
 		fi
 		if [[ -z $why ]]; then
 			rm -f "$newconf"
@@ -261,6 +277,8 @@ ensure_buildkitd() {
 		"$BUILDKITD_BIN" --config "$BUILDKITD_CONFIG" --root "$BUILDKITD_ROOT" --addr "$BUILDKIT_ADDR"
 	wait_for 60 "$BUILDKITD_PIDFILE" "$BUILDKITD_LOG" buildkitd buildkit_ready
 	pid_matches "$BUILDKITD_PIDFILE" "$BUILDKITD_BIN" "$BUILDKITD_SOCK" || die "buildkitd: pidfile does not name the daemon"
+	missing=$(missing_worker_platforms)
+	[[ -z $missing ]] || die "buildkitd: its worker lists $(worker_platforms | paste -sd,) but not ${missing% } although qemu is registered in $BINFMT_DIR (log: $BUILDKITD_LOG)"
 	log "buildkitd: started pid $(<"$BUILDKITD_PIDFILE") at $BUILDKIT_ADDR ($(worker_summary))"
 }
 
@@ -268,6 +286,7 @@ worker_summary() {
 	"$BUILDCTL_BIN" --addr "$BUILDKIT_ADDR" debug workers --format \
 		'{{range .}}{{index .Labels "org.mobyproject.buildkit.worker.executor"}} worker, {{index .Labels "org.mobyproject.buildkit.worker.snapshotter"}} snapshotter, {{index .Labels "org.mobyproject.buildkit.worker.network"}} network{{end}}' \
 		2>/dev/null | tr -d '\n' || true
+	printf ', platforms %s' "$(worker_platforms | paste -sd,)"
 }
 
 # debian_sources [MAIN_URI SECURITY_URI] prints deb822 apt sources for the
@@ -293,18 +312,19 @@ offline_sources() {
 	debian_sources "$OFFLINE_MIRROR" "$OFFLINE_SECURITY_MIRROR"
 }
 
-# rootfs_paths sets ROOTFS_TARBALL (a cached debootstrap minbase rootfs),
-# ROOTFS_STATUS (its dpkg status, extracted) and ROOTFS_INCLUDE.
+# rootfs_paths [ARCH] sets ROOTFS_TARBALL (a cached debootstrap minbase
+# rootfs for ARCH, default the host's), ROOTFS_STATUS (its dpkg status,
+# extracted) and ROOTFS_INCLUDE.
 rootfs_paths() {
-	local suffix=''
+	local arch=${1:-$ARCH} suffix=''
 	ROOTFS_INCLUDE=()
 	# apt needs CA certificates to talk to https mirrors.
 	if [[ $MIRROR$SECURITY_MIRROR == *https://* ]]; then
 		ROOTFS_INCLUDE=(--include=ca-certificates)
 		suffix=+ca
 	fi
-	ROOTFS_TARBALL="$CACHE/rootfs/debian-$SUITE-minbase$suffix-$ARCH.tar.gz"
-	ROOTFS_STATUS="$CACHE/rootfs/debian-$SUITE-minbase$suffix-$ARCH.status"
+	ROOTFS_TARBALL="$CACHE/rootfs/debian-$SUITE-minbase$suffix-$arch.tar.gz"
+	ROOTFS_STATUS="$CACHE/rootfs/debian-$SUITE-minbase$suffix-$arch.status"
 }
 
 # rootfs_status makes sure ROOTFS_STATUS is the tarball's dpkg status (the
@@ -319,18 +339,37 @@ rootfs_status() {
 	mv -f "$ROOTFS_STATUS.tmp" "$ROOTFS_STATUS"
 }
 
-# ensure_rootfs sets ROOTFS_TARBALL to a cached debootstrap minbase rootfs.
+# ensure_rootfs [ARCH] sets ROOTFS_TARBALL to a cached debootstrap minbase
+# rootfs for ARCH (default: the host's). A foreign ARCH is debootstrapped in
+# two stages: --foreign downloads and unpacks, then the second stage runs in
+# a chroot through qemu (ensure_binfmt registered it with the F flag, so the
+# rootfs needs no emulator inside).
 ensure_rootfs() {
-	local work
-	rootfs_paths
+	local arch=${1:-$ARCH} work logfile t0 dpkg_arch
+	rootfs_paths "$arch"
 	[[ -s $ROOTFS_TARBALL ]] && return 0
 	mkdir -p "$CACHE/rootfs"
 	work=$(mktemp -d "$CACHE/rootfs/.work.XXXXXX")
 	cleanup_dirs+=("$work")
-	log "debootstrap: $SUITE minbase ($ARCH) from $MIRROR (log: $STATE/debootstrap.log)"
-	if ! debootstrap --variant=minbase --arch="$ARCH" "${ROOTFS_INCLUDE[@]}" "$SUITE" "$work/rootfs" "$MIRROR" >"$STATE/debootstrap.log" 2>&1; then
-		log_tail "$STATE/debootstrap.log"
-		die "debootstrap failed (log: $STATE/debootstrap.log)"
+	logfile="$STATE/debootstrap-$arch.log"
+	t0=$(now_ms)
+	log "debootstrap: $SUITE minbase ($arch) from $MIRROR (log: $logfile)"
+	if [[ $arch == "$ARCH" ]]; then
+		if ! debootstrap --variant=minbase --arch="$arch" "${ROOTFS_INCLUDE[@]}" "$SUITE" "$work/rootfs" "$MIRROR" >"$logfile" 2>&1; then
+			log_tail "$logfile"
+			die "debootstrap failed (log: $logfile)"
+		fi
+	else
+		binfmt_enabled "${QEMU_BINFMT[$arch]:-none}" || die "debootstrap: cannot run $arch binaries: no qemu in $BINFMT_DIR (ensure_binfmt)"
+		if ! {
+			debootstrap --foreign --variant=minbase --arch="$arch" "${ROOTFS_INCLUDE[@]}" "$SUITE" "$work/rootfs" "$MIRROR" &&
+				chroot "$work/rootfs" /debootstrap/debootstrap --second-stage
+		} >"$logfile" 2>&1; then
+			log_tail "$logfile"
+			die "debootstrap ($arch, second stage under qemu) failed (log: $logfile)"
+		fi
+		dpkg_arch=$(chroot "$work/rootfs" dpkg --print-architecture 2>&1) || true
+		[[ $dpkg_arch == "$arch" ]] || die "debootstrap: the $arch rootfs's dpkg says '$dpkg_arch'"
 	fi
 	# debootstrap copies the host's resolv.conf and hostname; the runtime
 	# provides both.
@@ -341,7 +380,7 @@ ensure_rootfs() {
 		-czf "$work/rootfs.tar.gz" .
 	mv "$work/rootfs.tar.gz" "$ROOTFS_TARBALL"
 	safe_rm_tree "$work"
-	log "debootstrap: cached $ROOTFS_TARBALL ($(du -h "$ROOTFS_TARBALL" | cut -f1))"
+	log "debootstrap: cached $ROOTFS_TARBALL ($(du -h "$ROOTFS_TARBALL" | cut -f1)) in $(elapsed "$t0")"
 }
 
 # image_inputs_hash identifies everything the images are built from except
@@ -355,12 +394,13 @@ image_inputs_hash() {
 	} | sha256sum | cut -d' ' -f1
 }
 
-# unpack_rootfs DIR extracts the rootfs tarball into DIR and points apt at
-# this machine's mirrors, the way official Debian images do (deb822),
-# including -security: the packages stay at the release versions, so the
-# images carry real pending security fixes.
+# unpack_rootfs DIR [ARCH] extracts ARCH's rootfs tarball (default: the
+# host's) into DIR and points apt at this machine's mirrors, the way official
+# Debian images do (deb822), including -security: the packages stay at the
+# release versions, so the images carry real pending security fixes.
 unpack_rootfs() {
 	local root=$1
+	rootfs_paths "${2:-$ARCH}"
 	tar -C "$root" --numeric-owner -xpzf "$ROOTFS_TARBALL"
 	rm -f "$root/etc/apt/sources.list"
 	mkdir -p "$root/etc/apt/sources.list.d"
@@ -368,10 +408,13 @@ unpack_rootfs() {
 	rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/"*.bin
 }
 
+# build_image CONTEXT DOCKERFILE REF LOG [BUILDCTL-BUILD-ARG...] builds
+# image/DOCKERFILE with CONTEXT and pushes it as REF.
 build_image() {
 	local ctx=$1 dockerfile=$2 ref=$3 logfile=$4
+	shift 4
 	if ! "$BUILDCTL_BIN" --addr "$BUILDKIT_ADDR" build --progress plain \
-		--frontend dockerfile.v0 --opt filename="$dockerfile" \
+		--frontend dockerfile.v0 --opt filename="$dockerfile" "$@" \
 		--local context="$ctx" --local dockerfile="$TESTBED_DIR/image" \
 		--output "type=image,name=$ref,push=true,registry.insecure=true" >"$logfile" 2>&1; then
 		log_tail "$logfile" 40
@@ -868,6 +911,12 @@ write_env() {
 	# pkg=version,... of the test image's pending upgrades, all on the mirror.
 	[[ -z $MIRROR_UPGRADES ]] || vars+=("DARN_MIRROR_UPGRADES=$MIRROR_UPGRADES")
 	[[ $DOCKERD_ENABLED == 0 ]] || vars+=("DARN_DOCKER_HOST=$DOCKER_ADDR")
+	# An OCI index of the test image for linux/amd64 and linux/arm64.
+	[[ $MULTIARCH_ENABLED == 0 ]] || vars+=(
+		"DARN_MULTI_IMAGE=$MULTI_IMAGE"
+		"DARN_MULTI_IMAGE_DIGEST=$MULTI_DIGEST"
+		"DARN_MULTI_PLATFORMS=$MULTI_PLATFORMS"
+	)
 	: >"$tmp"
 	for kv in "${vars[@]}"; do
 		[[ $kv =~ ^[A-Z_]+=[^[:space:]\"\'\$\`\;\&\|]+$ ]] || die "cannot write '$kv' to the env file unquoted"
@@ -892,6 +941,8 @@ main() {
 	ensure_buildx_plugin
 	discover_mirrors
 	ensure_registry
+	# buildkitd looks for emulators when it starts.
+	ensure_binfmt
 	ensure_buildkitd
 	ensure_buildx_builder
 	if [[ $DOCKERD_ENABLED == 0 ]]; then
@@ -902,16 +953,19 @@ main() {
 
 	TEST_IMAGE="127.0.0.1:$REGISTRY_PORT/$TEST_REPO:$TEST_TAG"
 	DEMO_IMAGE="127.0.0.1:$REGISTRY_PORT/$TEST_REPO:$DEMO_TAG"
+	MULTI_IMAGE="127.0.0.1:$REGISTRY_PORT/$TEST_REPO:$MULTI_TAG"
 	# The cache is shared by every clone on the machine.
 	exec 8>"$CACHE/lock"
 	flock -w 1800 8 || die "timed out waiting for $CACHE/lock"
 	ensure_images
 	ensure_mirror
 	ensure_variant_images
+	[[ $MULTIARCH_ENABLED == 0 ]] || ensure_multi_image
 	exec 8>&-
 	OFFLINE_IMAGE=$(variant_ref offline)
 	note_distroless_upgrades
 	check_exec
+	[[ $MULTIARCH_ENABLED == 0 ]] || check_foreign_exec
 	check_buildx_builder
 	[[ $DOCKERD_ENABLED == 0 ]] || check_dockerd
 	ensure_mirror_server

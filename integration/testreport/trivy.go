@@ -17,7 +17,12 @@ type (
 		Results       []trivyResult
 	}
 	trivyMetadata struct {
-		OS trivyOS
+		OS          trivyOS
+		ImageConfig *trivyImageConfig `json:",omitempty"`
+	}
+	trivyImageConfig struct {
+		Architecture string `json:"architecture"`
+		OS           string `json:"os"`
 	}
 	trivyOS struct {
 		Family string
@@ -46,6 +51,13 @@ type (
 // security suite's candidate, with an id naming the source package, since
 // the real advisory ids are not known without a vulnerability database.
 func TrivyJSON(image string, rel distros.Release, cands []Candidate) ([]byte, error) {
+	return TrivyJSONForArch(image, "", rel, cands)
+}
+
+// TrivyJSONForArch is TrivyJSON for one platform of an image: arch (e.g.
+// "arm64") goes where Trivy records the scanned image's architecture,
+// Metadata.ImageConfig.architecture; empty leaves it out.
+func TrivyJSONForArch(image, arch string, rel distros.Release, cands []Candidate) ([]byte, error) {
 	target := fmt.Sprintf("%s (%s %s)", image, rel.ID, rel.VersionID)
 	res := trivyResult{Target: target, Class: "os-pkgs", Type: rel.ID, Vulnerabilities: []trivyVuln{}}
 	for _, c := range cands {
@@ -67,6 +79,9 @@ func TrivyJSON(image string, rel distros.Release, cands []Candidate) ([]byte, er
 		ArtifactType:  "container_image",
 		Metadata:      trivyMetadata{OS: trivyOS{Family: rel.ID, Name: rel.VersionID}},
 		Results:       []trivyResult{res},
+	}
+	if arch != "" {
+		r.Metadata.ImageConfig = &trivyImageConfig{Architecture: arch, OS: "linux"}
 	}
 	return json.MarshalIndent(r, "", "  ")
 }

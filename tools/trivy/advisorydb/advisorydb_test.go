@@ -1,0 +1,194 @@
+package advisorydb
+
+import (
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aquasecurity/trivy-db/pkg/db"
+	trivydblog "github.com/aquasecurity/trivy-db/pkg/log"
+	"github.com/aquasecurity/trivy-db/pkg/metadata"
+	dbtypes "github.com/aquasecurity/trivy-db/pkg/types"
+	"github.com/aquasecurity/trivy-db/pkg/vulnsrc/debian"
+	"github.com/aquasecurity/trivy-db/pkg/vulnsrc/vulnerability"
+	bolt "go.etcd.io/bbolt"
+)
+
+// bedAdvisories is the file the test bed builds its database from.
+const bedAdvisories = "../../../integration/testdata/advisories/debian-12-bookworm-security.json"
+
+func TestMain(m *testing.M) {
+	// trivy-db narrates every build step at info level.
+	trivydblog.SetLogger(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
+
+func advisoriesJSON(t *testing.T, advs ...Advisory) []byte {
+	t.Helper()
+	dt, err := json.Marshal(map[string]any{"comment": "test", "advisories": advs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dt
+}
+
+func adv(pkg, id, fixed, sev string) Advisory {
+	return Advisory{
+		Distro: "debian", Release: "12", SourcePackage: pkg, VulnerabilityID: id, FixedVersion: fixed,
+		Severity: sev, Title: pkg + ": " + id, Description: "description of " + id,
+	}
+}
+
+func TestParse(t *testing.T) {
+	ok := adv("xz-utils", "CVE-1", "5.4.1-1+deb12u2", "MEDIUM")
+	with := func(f func(*Advisory)) Advisory { a := ok; f(&a); return a }
+	tests := []struct {
+		name    string
+		dt      []byte
+		wantErr string
+	}{
+		{"valid", advisoriesJSON(t, ok, adv("apt", "CVE-2", "2.6.2", "high"), adv("pam", "CVE-3", "1.5.2-6+deb12u3", "")), ""},
+		{"not json", []byte("{"), "parsing advisories"},
+		{"no advisories", []byte(`{"advisories": []}`), "no advisories"},
+		{"missing package", advisoriesJSON(t, with(func(a *Advisory) { a.SourcePackage = "" })), "source_package is empty"},
+		{"missing fix", advisoriesJSON(t, with(func(a *Advisory) { a.FixedVersion = " " })), "fixed_version is empty"},
+		{"bad version", advisoriesJSON(t, with(func(a *Advisory) { a.FixedVersion = "1.0 beta" })), `fixed_version "1.0 beta"`},
+		{"bad severity", advisoriesJSON(t, with(func(a *Advisory) { a.Severity = "urgent" })), `severity "urgent"`},
+		{"other distro", advisoriesJSON(t, with(func(a *Advisory) { a.Distro = "ubuntu" })), `distro "ubuntu" is not supported`},
+		{"point release", advisoriesJSON(t, with(func(a *Advisory) { a.Release = "12.5" })), `release "12.5"`},
+		{"duplicate", advisoriesJSON(t, ok, with(func(a *Advisory) { a.FixedVersion = "5.4.1-1+deb12u3" })), "duplicate of advisory 0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			advs, err := Parse(tc.dt)
+			if tc.wantErr == "" {
+				if err != nil || len(advs) == 0 {
+					t.Fatalf("Parse: %d advisories, %v", len(advs), err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Parse: error %v, want it to contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// The test bed's advisories file must stay loadable.
+func TestParseBedAdvisories(t *testing.T) {
+	dt, err := os.ReadFile(bedAdvisories)
+	if err != nil {
+		t.Skipf("no test bed advisories: %v", err)
+	}
+	advs, err := Parse(dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(advs) < 10 {
+		t.Errorf("%d advisories in %s, want the whole file", len(advs), bedAdvisories)
+	}
+}
+
+// Build's database reads back through trivy-db's Debian vulnsrc, the very
+// code Trivy's Debian detector asks for a package's advisories.
+func TestBuild(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	advs := []Advisory{
+		adv("xz-utils", "GHSA-5qpq-xqfv-j9pg", "5.4.1-1+deb12u2", "MEDIUM"),
+		adv("xz-utils", "CVE-2025-31115", "5.4.1-1", "LOW"),
+		adv("apt", "CVE-2026-109518", "2.6.2", "HIGH"),
+	}
+	cache := t.TempDir()
+	// A stale database in the way is replaced, not merged into.
+	if err := Build(cache, []Advisory{adv("stale", "CVE-0", "1", "LOW")}, Options{Now: now, ValidFor: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Build(cache, advs, Options{Now: now, ValidFor: 240 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	checkMetadata(t, cache, now, 240*time.Hour)
+
+	if err := db.Init(Dir(cache)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	checkAdvisories(t, "xz-utils", map[string]string{"GHSA-5qpq-xqfv-j9pg": "5.4.1-1+deb12u2/MEDIUM", "CVE-2025-31115": "5.4.1-1/LOW"})
+	checkAdvisories(t, "apt", map[string]string{"CVE-2026-109518": "2.6.2/HIGH"})
+	checkAdvisories(t, "stale", map[string]string{})
+
+	v, err := db.Config{}.GetVulnerability("CVE-2026-109518")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Title != "apt: CVE-2026-109518" || v.Description != "description of CVE-2026-109518" ||
+		v.Severity != "HIGH" || v.VendorSeverity[vulnerability.Debian] != dbtypes.SeverityHigh {
+		t.Errorf("vulnerability CVE-2026-109518 = %+v", v)
+	}
+	checkBuckets(t, []string{"data-source", "debian 12", "vulnerability"})
+}
+
+// checkMetadata checks what Trivy's `--skip-db-update` path validates
+// (schema version) and the times it shows.
+func checkMetadata(t *testing.T, cache string, now time.Time, validFor time.Duration) {
+	t.Helper()
+	md, err := metadata.NewClient(Dir(cache)).Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := metadata.Metadata{Version: db.SchemaVersion, UpdatedAt: now, DownloadedAt: now, NextUpdate: now.Add(validFor)}
+	if md != want {
+		t.Errorf("metadata = %+v, want %+v", md, want)
+	}
+	if _, err := os.Stat(filepath.Join(Dir(cache), "trivy.db")); err != nil {
+		t.Error(err)
+	}
+}
+
+// checkAdvisories compares a source package's advisories, as
+// "fixed/severity" by ID, and checks their data source.
+func checkAdvisories(t *testing.T, pkg string, want map[string]string) {
+	t.Helper()
+	got, err := debian.NewVulnSrc().Get(db.GetParams{Release: "12", PkgName: pkg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, a := range got {
+		seen[a.VulnerabilityID] = a.FixedVersion + "/" + a.Severity.String()
+		if a.DataSource == nil || a.DataSource.ID != vulnerability.Debian {
+			t.Errorf("%s %s: data source %+v, want debian", pkg, a.VulnerabilityID, a.DataSource)
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("%s: advisories %v, want %v", pkg, seen, want)
+	}
+	for id, w := range want {
+		if seen[id] != w {
+			t.Errorf("%s %s: %q, want %q", pkg, id, seen[id], w)
+		}
+	}
+}
+
+// checkBuckets checks the top-level buckets: the intermediate ones are
+// gone, as in the published database.
+func checkBuckets(t *testing.T, want []string) {
+	t.Helper()
+	var got []string
+	err := db.Config{}.Connection().View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			got = append(got, string(name))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("buckets %q, want %q", got, want)
+	}
+}
