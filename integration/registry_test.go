@@ -24,8 +24,8 @@ type registryImage struct {
 	// attestations): Digest is then the index's linux/amd64 image.
 	IndexDigest string
 	Manifest    ocispecs.Manifest
-	Config   dockerspec.DockerOCIImage
-	repoURL  string
+	Config      dockerspec.DockerOCIImage
+	repoURL     string
 }
 
 const (
