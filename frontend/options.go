@@ -21,6 +21,10 @@ const (
 	keyToolingImage = "tooling-image"
 	keyIgnoreErrors = "ignore-errors"
 	keyUpdateAll    = "update-all"
+	// keyPatchedOnly leaves an index's unpatched platforms out of the
+	// output, for exports that hold one platform (a Docker image store, a
+	// docker tarball).
+	keyPatchedOnly = "patched-only"
 	// keyVEXAttestation attaches the OpenVEX document as an in-toto
 	// attestation. Not "attest:vex": BuildKit's daemon and dockerui refuse
 	// attestation types they do not know.
@@ -59,6 +63,9 @@ type Options struct {
 	// UpdateAll upgrades every package with a newer version in the image's
 	// sources; no report is read.
 	UpdateAll bool
+	// PatchedOnly exports only the patched platforms of an index; one
+	// patched platform is then exported as a single image.
+	PatchedOnly bool
 	// AttestVEX attaches each patched platform's OpenVEX document as an
 	// in-toto attestation (option vex-attestation).
 	AttestVEX bool
@@ -92,6 +99,9 @@ func parseOptions(opts map[string]string) (Options, error) {
 		return o, err
 	}
 	if o.UpdateAll, err = parseBool(opts, keyUpdateAll); err != nil {
+		return o, err
+	}
+	if o.PatchedOnly, err = parseBool(opts, keyPatchedOnly); err != nil {
 		return o, err
 	}
 

@@ -34,7 +34,8 @@ func (e *PlatformError) Error() string {
 
 // resolveTargets decides the output's platforms. For an image index every
 // platform of it is in the output: all are patched, or those the
-// "platform" option names, the others kept as they are. A single-platform
+// "platform" option names, the others kept as they are (left out with
+// patched-only). A single-platform
 // image (or a builder that cannot list an index) gives the requested
 // platforms, or the builder's own, all patched.
 func (p *patcher) resolveTargets(ctx context.Context) ([]target, bool, error) {
@@ -55,6 +56,17 @@ func (p *patcher) resolveTargets(ctx context.Context) ([]target, bool, error) {
 	ts, err := selectTargets(listed, p.bc.TargetPlatforms)
 	if err != nil {
 		return nil, false, withImage(err, p.opts.Image)
+	}
+	if p.opts.PatchedOnly {
+		ts = slices.DeleteFunc(ts, func(t target) bool { return !t.Patch })
+		if len(ts) > 1 {
+			return ts, true, nil
+		}
+		// One platform is exported as a single image, which a Docker
+		// image store can load; dockerui builds it, for the index's
+		// platform rather than the builder's.
+		p.bc.TargetPlatforms = []ocispecs.Platform{ts[0].Platform}
+		return ts, false, nil
 	}
 	return ts, true, nil
 }

@@ -280,3 +280,23 @@ func countSolved(f *fakeClient, kind string) int {
 	}
 	return n
 }
+
+// patched-only (the plugin's --load) leaves the kept platforms out: one
+// patched platform is a single image again.
+func TestBuildIndexPatchedOnly(t *testing.T) {
+	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports/arm.json", "platform": "linux/arm64", keyPatchedOnly: "true"})
+	res, err := Build(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ref == nil || len(res.Refs) != 0 {
+		t.Fatalf("want a single-platform result, got refs %v", res.Refs)
+	}
+	var cfg ocispecs.Image
+	if err := json.Unmarshal(res.Metadata[exptypes.ExporterImageConfigKey], &cfg); err != nil || cfg.Architecture != "arm64" {
+		t.Errorf("config %+v (%v), want the patched arm64 image", cfg.Platform, err)
+	}
+	if sums := summaries(t, res); len(sums) != 1 || sums[0].Kept {
+		t.Errorf("summaries %+v", sums)
+	}
+}

@@ -177,6 +177,26 @@ func TestMultiPlatformSubsetToOCILayout(t *testing.T) {
 	}
 }
 
+// A docker tarball (like --load) holds one platform: the patched platform
+// of the index is exported alone, as a single image.
+func TestMultiPlatformOneToDockerTarball(t *testing.T) {
+	m := newMultiBed(t)
+	tarball := filepath.Join(t.TempDir(), "docker.tar")
+	tag := m.repo("docker") + ":patched"
+	report := filepath.Join(m.reports(t, "amd64"), "scan-0.json")
+	runPlugin(t, m.bed, 0, "patch", "image", m.image, "--platform", "linux/amd64", "--report", report,
+		"--tag", tag, "--output", "type=docker,dest="+tarball, "--progress", "quiet")
+	assertDockerTarball(t, tarball, tag)
+	var manifest []struct{ Config string }
+	if err := json.Unmarshal(tarFiles(t, tarball, "manifest.json")["manifest.json"], &manifest); err != nil || len(manifest) != 1 {
+		t.Fatalf("manifest.json: %v", err)
+	}
+	var cfg ocispecs.Image
+	if err := json.Unmarshal(tarFiles(t, tarball, manifest[0].Config)[manifest[0].Config], &cfg); err != nil || cfg.Architecture != "amd64" {
+		t.Errorf("the tarball's image is %+v (%v), want the patched linux/amd64", cfg.Platform, err)
+	}
+}
+
 // When one platform fails, nothing is pushed: not the index, not the
 // platforms that succeeded, not a temporary tag.
 func TestMultiPlatformFailurePushesNothing(t *testing.T) {

@@ -144,3 +144,20 @@ func TestAttestable(t *testing.T) {
 		}
 	}
 }
+
+func TestOnePlatformOnly(t *testing.T) {
+	for _, tc := range []struct {
+		exports []client.ExportEntry
+		want    bool
+	}{
+		{exports: []client.ExportEntry{{Type: client.ExporterImage}}},
+		{exports: []client.ExportEntry{{Type: client.ExporterOCI}}},
+		{exports: []client.ExportEntry{{Type: client.ExporterDocker}}, want: true},
+		{exports: []client.ExportEntry{{Type: client.ExporterImage}, {Type: "moby"}}, want: true},
+		{},
+	} {
+		if got := onePlatformOnly(tc.exports); got != tc.want {
+			t.Errorf("onePlatformOnly(%+v) = %v, want %v", tc.exports, got, tc.want)
+		}
+	}
+}

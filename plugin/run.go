@@ -48,6 +48,11 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		load = startLoad(ctx, dockerCLI)
 		solveOpt.Exports = append(solveOpt.Exports, load.export(o.tag))
 	}
+	if onePlatformOnly(solveOpt.Exports) {
+		// A Docker image store or docker tarball holds one platform:
+		// export the patched one alone, not the whole index.
+		solveOpt.FrontendAttrs["patched-only"] = "true"
+	}
 	if o.vexFile != "" && load == nil && attestable(solveOpt.Exports) {
 		// The document also travels with the image, where the export
 		// keeps attestations.
@@ -238,6 +243,17 @@ func attestable(exports []client.ExportEntry) bool {
 		}
 	}
 	return true
+}
+
+// onePlatformOnly says whether an export holds a single platform only:
+// docker tarballs and the Docker daemon's store (the moby exporter).
+func onePlatformOnly(exports []client.ExportEntry) bool {
+	for _, e := range exports {
+		if e.Type == client.ExporterDocker || e.Type == "moby" {
+			return true
+		}
+	}
+	return false
 }
 
 // solve runs darn and shows BuildKit's own progress display. It returns
