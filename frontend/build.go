@@ -136,6 +136,12 @@ func (p *patcher) record(s Summary) {
 	p.summaries = append(p.summaries, s)
 }
 
+// platformKey names a platform in its normalized form, the key of the
+// per-platform reports and attestations.
+func platformKey(pl ocispecs.Platform) string {
+	return formatPlatform(platforms.Normalize(pl))
+}
+
 // formatPlatform renders a platform for step names and messages.
 func formatPlatform(p ocispecs.Platform) string {
 	return platforms.FormatAll(p)

@@ -207,7 +207,7 @@ func selectTargets(listed, requested []ocispecs.Platform) ([]target, error) {
 			}
 		}
 		if !found {
-			return nil, &PlatformError{Platform: formatPlatform(platforms.Normalize(req)), Has: formatPlatforms(listed)}
+			return nil, &PlatformError{Platform: platformKey(req), Has: formatPlatforms(listed)}
 		}
 	}
 	return ts, nil
@@ -217,7 +217,7 @@ func selectTargets(listed, requested []ocispecs.Platform) ([]target, error) {
 func formatPlatforms(pls []ocispecs.Platform) []string {
 	out := make([]string, len(pls))
 	for i, pl := range pls {
-		out[i] = formatPlatform(platforms.Normalize(pl))
+		out[i] = platformKey(pl)
 	}
 	return out
 }

@@ -151,11 +151,6 @@ func assignReports(reports []namedReport, pls []ocispecs.Platform) (map[string]n
 	return out, nil
 }
 
-// platformKey names a platform in its normalized form.
-func platformKey(pl ocispecs.Platform) string {
-	return formatPlatform(platforms.Normalize(pl))
-}
-
 // reportMatches says whether a report's recorded architecture (and
 // variant, where both name one) is the platform's.
 func reportMatches(r report.Report, pl ocispecs.Platform) bool {

@@ -9,6 +9,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
+	"github.com/tonistiigi/fsutil"
 )
 
 // imageOptions are the flags of "docker patch image".
@@ -166,6 +167,20 @@ func defaultTag(image, suffix string) (string, error) {
 		return "", fmt.Errorf("naming patched image: %w", err)
 	}
 	return reference.FamiliarString(out), nil
+}
+
+// reportFS opens what reportMount shares: the report's directory, and the
+// report's name in it.
+func reportFS(path string) (fsutil.FS, string, error) {
+	dir, file, err := reportMount(path)
+	if err != nil {
+		return nil, "", err
+	}
+	fs, err := fsutil.NewFS(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("opening report directory %s: %w", dir, err)
+	}
+	return fs, file, nil
 }
 
 // reportMount splits the report path into the directory shared with

@@ -200,15 +200,7 @@ func (o pinOptions) reportFS() (fsutil.FS, string, error) {
 	if o.report == "" {
 		return fileFS{name: "report.json", data: []byte("null")}, "report.json", nil
 	}
-	dir, file, err := reportMount(o.report)
-	if err != nil {
-		return nil, "", err
-	}
-	reportFS, err := fsutil.NewFS(dir)
-	if err != nil {
-		return nil, "", fmt.Errorf("opening report directory %s: %w", dir, err)
-	}
-	return reportFS, file, nil
+	return reportFS(o.report)
 }
 
 // resolve runs the plan in-process with BuildKit's progress display on

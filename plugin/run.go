@@ -132,13 +132,9 @@ func (o imageOptions) reportLocal() (map[string]fsutil.FS, string, error) {
 	if o.updateAll {
 		return nil, "", nil
 	}
-	dir, file, err := reportMount(o.report)
+	fs, file, err := reportFS(o.report)
 	if err != nil {
 		return nil, "", err
-	}
-	fs, err := fsutil.NewFS(dir)
-	if err != nil {
-		return nil, "", fmt.Errorf("opening report directory %s: %w", dir, err)
 	}
 	return map[string]fsutil.FS{"report": fs}, file, nil
 }

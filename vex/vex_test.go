@@ -286,6 +286,12 @@ func marshal(t *testing.T, in vex.Input) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return encode(t, doc)
+}
+
+// encode marshals a document with vex.Marshal.
+func encode(t *testing.T, doc *openvex.VEX) []byte {
+	t.Helper()
 	dt, err := vex.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -312,11 +318,7 @@ func TestAttested(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dt, err := vex.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, err := openvex.Parse(dt)
+	parsed, err := openvex.Parse(encode(t, doc))
 	if err != nil {
 		t.Fatal(err)
 	}
