@@ -3,14 +3,13 @@ package frontend
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"path"
 	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
 
-	"github.com/darn-dev/darn/distros/deb"
+	"github.com/darn-dev/darn/distros"
 )
 
 // Frontend option keys of darn's own. Standard keys (platform, no-cache,
@@ -56,7 +55,7 @@ type Options struct {
 	// default of the image's release.
 	ToolingImage reference.Named
 	// Mirrors replace repository URLs while patching.
-	Mirrors []deb.Mirror
+	Mirrors []distros.Mirror
 	// IgnoreErrors keeps an image whose upgrade fell short of a fixed
 	// version, with a warning, instead of failing.
 	IgnoreErrors bool
@@ -89,9 +88,9 @@ func parseOptions(opts map[string]string) (Options, error) {
 		}
 		o.ToolingImage = named
 	}
-	mirrors, err := parseMirrors(lookup(opts, keyRepoMirror))
+	mirrors, err := distros.ParseMirrors(lookup(opts, keyRepoMirror))
 	if err != nil {
-		return o, err
+		return o, fmt.Errorf("parsing option %s: %w", keyRepoMirror, err)
 	}
 	o.Mirrors = mirrors
 
@@ -137,30 +136,6 @@ func parseImage(s string) (reference.Named, error) {
 		return nil, err
 	}
 	return reference.TagNameOnly(named), nil
-}
-
-// parseMirrors reads "ORIGINAL=MIRROR[,ORIGINAL=MIRROR...]". Both sides must
-// be absolute http(s) URLs: apt fetches with them.
-func parseMirrors(v string) ([]deb.Mirror, error) {
-	var out []deb.Mirror
-	for _, pair := range strings.Split(v, ",") {
-		pair = strings.TrimSpace(pair)
-		if pair == "" {
-			continue
-		}
-		orig, mirror, ok := strings.Cut(pair, "=")
-		if !ok || !isHTTPURL(orig) || !isHTTPURL(mirror) {
-			return nil, fmt.Errorf("parsing option %s=%q: want ORIGINAL=MIRROR with http(s) URLs on both sides", keyRepoMirror, pair)
-		}
-		// Sources name a repository with or without a final slash.
-		out = append(out, deb.Mirror{Original: strings.TrimRight(orig, "/"), Mirror: strings.TrimRight(mirror, "/")})
-	}
-	return out, nil
-}
-
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsAny(s, " \t\n")
 }
 
 // parseBool reads a boolean option; absent or empty is false.

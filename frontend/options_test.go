@@ -42,17 +42,3 @@ func TestParseOptions(t *testing.T) {
 	}
 }
 
-func TestParseMirrors(t *testing.T) {
-	got, err := parseMirrors("http://a.example/debian/=http://127.0.0.1:8080/debian/, https://b.example/x=http://m/y")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].Original != "http://a.example/debian" || got[0].Mirror != "http://127.0.0.1:8080/debian" || got[1].Original != "https://b.example/x" {
-		t.Errorf("parseMirrors = %+v", got)
-	}
-	for _, bad := range []string{"http://a", "ftp://a=http://b", "http://a=", "=http://b", "http://a=http://b c"} {
-		if _, err := parseMirrors(bad); err == nil {
-			t.Errorf("parseMirrors(%q) must fail", bad)
-		}
-	}
-}

@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -12,6 +11,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/darn-dev/darn/distros"
 	darnllb "github.com/darn-dev/darn/llb"
 	"github.com/darn-dev/darn/policy"
 )
@@ -52,7 +52,7 @@ type InstallOptions struct {
 	// daemon run with --bridge=none) need host networking.
 	Network pb.NetMode
 	// Mirrors replace repository URLs while patching only.
-	Mirrors []Mirror
+	Mirrors []distros.Mirror
 	// SkipMissing leaves out, with a warning, packages whose sources offer
 	// no version at or above the fixed one, instead of failing the step.
 	SkipMissing bool
@@ -63,14 +63,6 @@ type InstallOptions struct {
 	// timestamps or compression) would return the other image's cached
 	// result, its layer blobs included.
 	Base string
-}
-
-// Mirror replaces a repository URL prefix while patching: apt fetches from
-// Mirror what the image's sources say to fetch from Original. The image's
-// own sources are left byte-identical.
-type Mirror struct {
-	Original string
-	Mirror   string
 }
 
 // Install returns base with the plan's upgrades applied by apt in ONE exec
@@ -122,9 +114,8 @@ func (opt InstallOptions) stepOptions(name, script, what string, args []string) 
 
 // mirrorPairs renders mirrors as the scripts read them: "ORIGINAL MIRROR"
 // lines, longest original first so that a more specific prefix wins.
-func mirrorPairs(mirrors []Mirror) string {
-	sorted := append([]Mirror(nil), mirrors...)
-	sort.SliceStable(sorted, func(i, j int) bool { return len(sorted[i].Original) > len(sorted[j].Original) })
+func mirrorPairs(mirrors []distros.Mirror) string {
+	sorted := distros.SortMirrors(mirrors)
 	lines := make([]string, len(sorted))
 	for i, m := range sorted {
 		lines[i] = m.Original + " " + m.Mirror

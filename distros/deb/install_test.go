@@ -66,7 +66,7 @@ func TestInstallGolden(t *testing.T) {
 func TestInstallWithToolingGolden(t *testing.T) {
 	opt := InstallOptions{
 		Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
-		Mirrors: []Mirror{
+		Mirrors: []distros.Mirror{
 			{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"},
 			{Original: "http://deb.example/debian-security", Mirror: "http://127.0.0.1:8080/debian-security"},
 		},
