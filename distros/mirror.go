@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Mirror replaces a repository URL prefix while patching: the package
@@ -35,14 +36,16 @@ func (e *MirrorError) Error() string {
 }
 
 // NewMirror validates both URLs and returns the mirror. A final slash on
-// either side is dropped: sources name a repository with or without one.
+// either side is dropped (sources name a repository with or without one)
+// before the check, so that what is returned is what was checked.
 func NewMirror(original, mirror string) (Mirror, error) {
-	for _, u := range []string{original, mirror} {
+	m := Mirror{Original: strings.TrimRight(original, "/"), Mirror: strings.TrimRight(mirror, "/")}
+	for _, u := range []string{m.Original, m.Mirror} {
 		if err := checkRepoURL(u); err != nil {
 			return Mirror{}, err
 		}
 	}
-	return Mirror{Original: strings.TrimRight(original, "/"), Mirror: strings.TrimRight(mirror, "/")}, nil
+	return m, nil
 }
 
 // ParseMirror reads one "ORIGINAL=MIRROR" pair.
@@ -92,32 +95,73 @@ func SortMirrors(ms []Mirror) []Mirror {
 	return out
 }
 
-// checkRepoURL accepts absolute http(s) URLs made only of the characters
-// RFC 3986 allows, except the comma (it separates pairs) and the equals
-// sign (it separates the two sides). Backslashes, quotes, whitespace and
-// control characters are refused outright: a mirror is written into apt's
-// sources, whose lines such characters could otherwise reshape.
+// checkRepoURL accepts absolute http(s) URLs with a host and a path made
+// only of unreserved characters, "/", ":", "@", "+", "[", "]" and percent
+// escapes. A mirror ends up in a line of apt's sources, and on its way
+// through scripts: backslashes, quotes, whitespace and control characters
+// could reshape that line (awk -v turns "\n" into a newline), a comma or
+// an equals sign would split the ORIGINAL=MIRROR list, and shell or sed
+// metacharacters ("$", "&", ";", "*", "!", "(", ")") have no business in
+// a repository path. A query or fragment would make every index and
+// package fetch the same URL, and credentials would be written into the
+// build.
 func checkRepoURL(s string) error {
 	if s == "" {
 		return &MirrorError{Value: s, Reason: "empty URL"}
 	}
 	if i := strings.IndexFunc(s, func(r rune) bool { return !urlRune(r) }); i >= 0 {
-		return &MirrorError{Value: s, Reason: fmt.Sprintf("character %q at byte %d is not allowed in a repository URL", s[i:i+1], i)}
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return &MirrorError{Value: s, Reason: fmt.Sprintf("character %q at byte %d is not allowed in a repository URL", r, i)}
+	}
+	if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
+		return &MirrorError{Value: s, Reason: "only http:// and https:// URLs are allowed"}
+	}
+	if err := checkEscapes(s); err != nil {
+		return err
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return &MirrorError{Value: s, Reason: err.Error()}
+		return &MirrorError{Value: s, Reason: strings.TrimPrefix(err.Error(), fmt.Sprintf("parse %q: ", s))}
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return &MirrorError{Value: s, Reason: "only http:// and https:// URLs are allowed"}
-	}
-	if u.Host == "" {
+	switch {
+	case u.Host == "" || u.Hostname() == "":
 		return &MirrorError{Value: s, Reason: "the URL names no host"}
-	}
-	if u.User != nil {
+	case u.User != nil:
 		return &MirrorError{Value: s, Reason: "credentials in the URL would be written into the build; use the package manager's auth configuration"}
 	}
 	return nil
+}
+
+// checkEscapes refuses malformed percent escapes and escapes of
+// whitespace, control characters, backslashes and quotes: a tool that
+// decodes the URL must not find a line break or a quote in it either.
+func checkEscapes(s string) error {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			continue
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return &MirrorError{Value: s, Reason: fmt.Sprintf("%q at byte %d is not a percent escape", s[i:min(i+3, len(s))], i)}
+		}
+		if b := unhex(s[i+1])<<4 | unhex(s[i+2]); b <= ' ' || b == 0x7f || strings.IndexByte("\\\"'`", b) >= 0 {
+			return &MirrorError{Value: s, Reason: fmt.Sprintf("escape %s at byte %d stands for %q, which is not allowed in a repository URL", s[i:i+3], i, rune(b))}
+		}
+	}
+	return nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // urlRune reports whether r may appear in a repository URL.
@@ -126,5 +170,5 @@ func urlRune(r rune) bool {
 	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
 		return true
 	}
-	return strings.ContainsRune("-._~:/?#[]@!$&()*+;%", r)
+	return strings.ContainsRune("-._~:/@+[]%", r)
 }
