@@ -233,36 +233,74 @@ type stanza struct {
 // starts with a space or tab continues the previous field, even when it is
 // otherwise blank, as dpkg reads it; such lines are joined with newlines.
 func parseStanzas(db []byte) ([]stanza, error) {
-	var out []stanza
-	cur := stanza{}
-	last := ""
+	var p stanzaParser
 	n := 0
 	for raw := range bytes.Lines(db) {
 		n++
-		line := strings.TrimRight(string(raw), "\r\n")
-		switch {
-		case line == "":
-			if cur.fields != nil {
-				out = append(out, cur)
-			}
-			cur, last = stanza{}, ""
-		case line[0] == ' ' || line[0] == '\t':
-			if last == "" {
-				return nil, fmt.Errorf("line %d: continuation line outside a field", n)
-			}
-			cur.fields[last] += "\n" + strings.TrimSpace(line)
-		default:
-			key, err := addField(&cur, line, n)
-			if err != nil {
-				return nil, err
-			}
-			last = key
+		if err := p.line(bytes.TrimRight(raw, "\r\n"), n); err != nil {
+			return nil, err
 		}
 	}
-	if cur.fields != nil {
-		out = append(out, cur)
+	p.endStanza()
+	return p.out, nil
+}
+
+// stanzaParser holds the stanza being read. A field's continuation lines
+// are collected in one buffer and the value is stored when the field
+// ends: appending each line to the stored string would copy the value
+// every time, which is quadratic in a long field (a Description, or the
+// Conffiles of a big package) and lets a crafted database stall a patch.
+type stanzaParser struct {
+	out []stanza
+	cur stanza
+	// last is the lower-cased name of the current field, empty before
+	// the first field of a stanza.
+	last string
+	// value is the current field's value so far; continued says whether
+	// it has continuation lines, and so differs from the stored value.
+	value     []byte
+	continued bool
+}
+
+// line reads line number n, without its line end.
+func (p *stanzaParser) line(line []byte, n int) error {
+	switch {
+	case len(line) == 0:
+		p.endStanza()
+	case line[0] == ' ' || line[0] == '\t':
+		if p.last == "" {
+			return fmt.Errorf("line %d: continuation line outside a field", n)
+		}
+		p.value = append(append(p.value, '\n'), bytes.TrimSpace(line)...)
+		p.continued = true
+	default:
+		p.endField()
+		key, err := addField(&p.cur, string(line), n)
+		if err != nil {
+			return err
+		}
+		p.last = key
+		p.value = append(p.value[:0], p.cur.fields[key]...)
 	}
-	return out, nil
+	return nil
+}
+
+// endField stores the current field's value if continuation lines added
+// to it.
+func (p *stanzaParser) endField() {
+	if p.continued {
+		p.cur.fields[p.last] = string(p.value)
+	}
+	p.last, p.continued = "", false
+}
+
+// endStanza closes the current stanza, if it has any field.
+func (p *stanzaParser) endStanza() {
+	p.endField()
+	if p.cur.fields != nil {
+		p.out = append(p.out, p.cur)
+	}
+	p.cur = stanza{}
 }
 
 // addField adds one "Name: value" line to s and returns the lower-cased
