@@ -3,7 +3,6 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -140,22 +139,25 @@ func grypePackages(matches []grypeMatch) ([]Package, error) {
 		p.Vulnerabilities = append(p.Vulnerabilities, grypeVuln(m.Vulnerability, a.Type, installed))
 	}
 	for _, p := range byKey {
-		// mergeVulns keeps the first status of a repeated ID and sorts
-		// stably, so putting fixable entries first keeps the status that
-		// goes with the fixed versions ("fixed", not a CPE match's
-		// "unknown").
-		slices.SortStableFunc(p.Vulnerabilities, func(a, b Vulnerability) int {
-			return boolOrder(b.Fixable()) - boolOrder(a.Fixable())
-		})
+		p.Vulnerabilities = fixableFirst(p.Vulnerabilities)
 	}
 	return sortPackages(byKey), nil
 }
 
-func boolOrder(b bool) int {
-	if b {
-		return 1
+// fixableFirst moves the fixable entries before the others, keeping the
+// order within each group. mergeVulns keeps the first status of a repeated
+// ID, so this keeps the status that goes with the fixed versions
+// ("fixed", not a CPE match's "unknown").
+func fixableFirst(vulns []Vulnerability) []Vulnerability {
+	out := make([]Vulnerability, 0, len(vulns))
+	for _, fixable := range []bool{true, false} {
+		for _, v := range vulns {
+			if v.Fixable() == fixable {
+				out = append(out, v)
+			}
+		}
 	}
-	return 0
+	return out
 }
 
 // grypeMeta reads the metadata fields this reader uses. A metadata shape
@@ -209,6 +211,7 @@ func grypeVuln(v grypeVulnerability, pkgType, installed string) Vulnerability {
 	if v.Fix.State != "" && v.Fix.State != grypeStateFixed {
 		return out
 	}
+	var fixes orderedSet
 	for _, f := range v.Fix.Versions {
 		if f = strings.TrimSpace(f); f == "" {
 			continue
@@ -216,10 +219,9 @@ func grypeVuln(v grypeVulnerability, pkgType, installed string) Vulnerability {
 		if pkgType == "rpm" {
 			f = inheritEpoch(installed, f)
 		}
-		if !slices.Contains(out.FixedVersions, f) {
-			out.FixedVersions = append(out.FixedVersions, f)
-		}
+		fixes.add(f)
 	}
+	out.FixedVersions = fixes.list
 	return out
 }
 

@@ -2,9 +2,7 @@ package report
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -228,8 +226,6 @@ func trivyArtifact(name string, results []trivyResult) string {
 	return results[0].Target
 }
 
-type pkgKey struct{ name, version string }
-
 // trivyPackages merges the vulnerability entries of all OS results into
 // one Package per binary package and installed version.
 func trivyPackages(results []trivyResult) ([]Package, error) {
@@ -269,43 +265,6 @@ func sourceNames(results []trivyResult) map[string]string {
 		}
 	}
 	return src
-}
-
-func sortPackages(byKey map[pkgKey]*Package) []Package {
-	if len(byKey) == 0 {
-		return nil
-	}
-	pkgs := make([]Package, 0, len(byKey))
-	for _, p := range byKey {
-		p.Vulnerabilities = mergeVulns(p.Vulnerabilities)
-		pkgs = append(pkgs, *p)
-	}
-	slices.SortFunc(pkgs, func(a, b Package) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.InstalledVersion, b.InstalledVersion))
-	})
-	return pkgs
-}
-
-// mergeVulns sorts by ID and folds repeated IDs into one: a package can be
-// listed once per layer or data source. Fixed versions are united in the
-// order first seen, and the first non-empty status is kept.
-func mergeVulns(vulns []Vulnerability) []Vulnerability {
-	slices.SortStableFunc(vulns, func(a, b Vulnerability) int { return strings.Compare(a.ID, b.ID) })
-	out := vulns[:0]
-	for _, v := range vulns {
-		if n := len(out); n > 0 && out[n-1].ID == v.ID {
-			last := &out[n-1]
-			for _, f := range v.FixedVersions {
-				if !slices.Contains(last.FixedVersions, f) {
-					last.FixedVersions = append(last.FixedVersions, f)
-				}
-			}
-			last.Status = cmp.Or(last.Status, v.Status)
-			continue
-		}
-		out = append(out, v)
-	}
-	return out
 }
 
 // splitFixed splits Trivy's FixedVersion, which lists one fix per release
