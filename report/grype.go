@@ -85,10 +85,11 @@ func parseGrype(dt []byte) (Report, error) {
 	}
 	artifact, arch := grypeTarget(doc.Source.Target)
 	r := Report{
-		Scanner:      grypeScanner,
-		Artifact:     artifact,
-		Architecture: arch,
-		Packages:     pkgs,
+		Scanner:       grypeScanner,
+		Artifact:      artifact,
+		Architecture:  arch,
+		Packages:      pkgs,
+		OtherFindings: len(doc.Matches) - osMatches(doc.Matches),
 	}
 	if name := strings.TrimSpace(doc.Distro.Name); name != "" {
 		r.OS = OS{Family: strings.ToLower(name), Version: strings.TrimSpace(doc.Distro.Version)}
@@ -113,6 +114,17 @@ func grypeTarget(raw json.RawMessage) (artifact, arch string) {
 		return t.UserInput, t.Architecture
 	}
 	return "", ""
+}
+
+// osMatches counts the matches in OS packages.
+func osMatches(matches []grypeMatch) int {
+	n := 0
+	for _, m := range matches {
+		if grypeOSTypes[m.Artifact.Type] {
+			n++
+		}
+	}
+	return n
 }
 
 // grypePackages folds the OS matches into one Package per binary package

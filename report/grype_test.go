@@ -18,7 +18,7 @@ var grypeShapes = []struct {
 		// same ID fold into one that keeps the distro's two fixes and
 		// "fixed"; "wont-fix" drops the versions it lists; the deb fix
 		// of a source-package match keeps its missing epoch; the
-		// java-archive match is ignored; Family is lowered.
+		// java-archive match only counts in OtherFindings; Family is lowered.
 		file: "grype-deb.json",
 		want: Report{
 			Scanner: "grype", Artifact: "debian:12", Architecture: "arm64",
@@ -35,6 +35,7 @@ var grypeShapes = []struct {
 					{ID: "CVE-2024-2511", Status: "not-fixed"},
 				}},
 			},
+			OtherFindings: 1,
 		},
 	},
 	{
@@ -90,6 +91,7 @@ var grypeShapes = []struct {
 					{ID: "CVE-2021-3326"},
 				}},
 			},
+			OtherFindings: 1,
 		},
 	},
 	{

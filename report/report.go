@@ -20,6 +20,26 @@ type Report struct {
 	// Packages lists OS packages with at least one vulnerability, one entry
 	// per binary package name (and installed version), sorted by name.
 	Packages []Package
+	// OtherFindings counts the vulnerability entries the report lists
+	// outside OS packages (language packages, binaries, files), which an
+	// OS package update cannot fix and this package therefore skips. It
+	// counts entries as the scanner wrote them, repeats included.
+	OtherFindings int
+}
+
+// Findings returns the number of vulnerabilities the report lists in OS
+// packages, each ID counted once per package and installed version.
+//
+// A report of a clean image is valid and has no findings. Findings and
+// OtherFindings tell the empty cases apart: both zero means the report
+// lists no vulnerability at all; Findings zero and OtherFindings above
+// zero means it lists some, none of them in an OS package.
+func (r Report) Findings() int {
+	n := 0
+	for _, p := range r.Packages {
+		n += len(p.Vulnerabilities)
+	}
+	return n
 }
 
 // OS identifies the scanned operating system.

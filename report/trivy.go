@@ -82,18 +82,19 @@ func parseTrivy(dt []byte) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("parsing trivy report: %w", err)
 	}
-	results := osResults(doc.Results)
+	results, other := osResults(doc.Results)
 	pkgs, err := trivyPackages(results)
 	if err != nil {
 		return Report{}, fmt.Errorf("parsing trivy report: %w", err)
 	}
 	return Report{
-		Scanner:      "trivy",
-		Artifact:     trivyArtifact(doc.ArtifactName, results),
-		OS:           trivyReportOS(doc.Metadata.OS, results),
-		Architecture: doc.Metadata.ImageConfig.Architecture,
-		Variant:      doc.Metadata.ImageConfig.Variant,
-		Packages:     pkgs,
+		Scanner:       "trivy",
+		Artifact:      trivyArtifact(doc.ArtifactName, results),
+		OS:            trivyReportOS(doc.Metadata.OS, results),
+		Architecture:  doc.Metadata.ImageConfig.Architecture,
+		Variant:       doc.Metadata.ImageConfig.Variant,
+		Packages:      pkgs,
+		OtherFindings: other,
 	}, nil
 }
 
@@ -114,14 +115,17 @@ func decodeTrivy(dt []byte) (trivyReport, error) {
 	return doc, nil
 }
 
-func osResults(results []trivyResult) []trivyResult {
-	var out []trivyResult
+// osResults returns the OS results and counts the vulnerability entries
+// of the others.
+func osResults(results []trivyResult) (osRes []trivyResult, otherVulns int) {
 	for _, r := range results {
 		if isOSResult(r) {
-			out = append(out, r)
+			osRes = append(osRes, r)
+		} else {
+			otherVulns += len(r.Vulnerabilities)
 		}
 	}
-	return out
+	return osRes, otherVulns
 }
 
 // isOSResult tells OS results from language ones. Class says so directly;

@@ -43,6 +43,7 @@ var trivyShapes = []struct {
 					{ID: "CVE-2024-5535", FixedVersions: []string{"3.1.6-r0"}, Status: "fixed"},
 				}},
 			},
+			OtherFindings: 2,
 		},
 	},
 	{
@@ -58,6 +59,7 @@ var trivyShapes = []struct {
 					{ID: "CVE-2019-14697", FixedVersions: []string{"1.1.18-r4"}},
 				}},
 			},
+			OtherFindings: 1,
 		},
 	},
 	{
@@ -73,6 +75,7 @@ var trivyShapes = []struct {
 					{ID: "CVE-2021-3520", FixedVersions: []string{"1.8.3-1+deb10u1"}},
 				}},
 			},
+			OtherFindings: 1,
 		},
 	},
 	{
