@@ -11,6 +11,22 @@ import (
 // a scanner this package reads. Check it with [errors.Is].
 var ErrUnknownFormat = errors.New("unknown report format")
 
+// readable names the formats Parse reads, with the scanner options that
+// write them, for the messages of ErrUnknownFormat.
+const readable = "darn reads Trivy JSON (--format json) or Grype JSON (-o json) reports"
+
+// utf8BOM is the byte-order mark some Windows tools put before UTF-8 text.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// unknownFormat is ErrUnknownFormat with what the input is, when known,
+// and what Parse reads instead.
+func unknownFormat(what string) error {
+	if what == "" {
+		return fmt.Errorf("%w: %s", ErrUnknownFormat, readable)
+	}
+	return fmt.Errorf("%w: %s; %s", ErrUnknownFormat, what, readable)
+}
+
 // LocationError is an error at a known place in the report, such as a JSON
 // syntax error. Line and Column are 1-based; Column counts bytes. Callers
 // use them to point the user at the offending spot in their file.
@@ -40,10 +56,15 @@ const (
 // Parse reads a scanner's JSON report, detecting the scanner from the
 // content. It reads Trivy reports of every schema: SchemaVersion 2, the
 // legacy top-level array of results, and a bare null (an empty report);
-// and Grype's `-o json` reports, from grype 0.7.0 on.
+// and Grype's `-o json` reports, from grype 0.7.0 on. A leading UTF-8
+// byte-order mark is skipped.
 // Input that is valid JSON but no known report fails with
-// [ErrUnknownFormat]; malformed JSON fails with a [*LocationError].
+// [ErrUnknownFormat], whose message names the formats Parse reads and,
+// for a SARIF, CycloneDX, SPDX or OpenVEX document, what the input is;
+// malformed JSON fails with a [*LocationError], whose position counts
+// from after a byte-order mark as editors do.
 func Parse(dt []byte) (Report, error) {
+	dt = bytes.TrimPrefix(dt, utf8BOM)
 	f, err := detect(dt)
 	if err != nil {
 		return Report{}, fmt.Errorf("parsing report: %w", err)
@@ -54,7 +75,7 @@ func Parse(dt []byte) (Report, error) {
 	case formatGrype:
 		return parseGrype(dt)
 	}
-	return Report{}, fmt.Errorf("parsing report: %w", ErrUnknownFormat)
+	return Report{}, fmt.Errorf("parsing report: %w", unknownFormat(""))
 }
 
 // detect finds the scanner from the shape of the top-level value. It
@@ -63,7 +84,10 @@ func Parse(dt []byte) (Report, error) {
 func detect(dt []byte) (format, error) {
 	trimmed := bytes.TrimSpace(dt)
 	if len(trimmed) == 0 {
-		return formatUnknown, fmt.Errorf("empty input: %w", ErrUnknownFormat)
+		return formatUnknown, unknownFormat("the input is empty")
+	}
+	if isUTF16(trimmed) {
+		return formatUnknown, unknownFormat("the input is UTF-16 text, as Windows PowerShell's > writes it; save the report as UTF-8 (trivy --output FILE, grype --file FILE)")
 	}
 	switch trimmed[0] {
 	case 'n':
@@ -77,7 +101,7 @@ func detect(dt []byte) (format, error) {
 	if err := decode(dt, new(any)); err != nil {
 		return formatUnknown, err
 	}
-	return formatUnknown, ErrUnknownFormat
+	return formatUnknown, unknownFormat("")
 }
 
 // detectArray accepts the legacy Trivy array only when every element is a
@@ -91,7 +115,7 @@ func detectArray(dt []byte) (format, error) {
 	for _, raw := range elems {
 		var r struct{ Target string }
 		if json.Unmarshal(raw, &r) != nil || r.Target == "" {
-			return formatUnknown, ErrUnknownFormat
+			return formatUnknown, unknownFormat("")
 		}
 	}
 	return formatTrivy, nil
@@ -112,7 +136,10 @@ func detectObject(dt []byte) (format, error) {
 	case has("matches"):
 		return formatGrype, nil
 	}
-	return formatUnknown, ErrUnknownFormat
+	if kind := foreignDocument(keys); kind != "" {
+		return formatUnknown, unknownFormat("this is " + kind + " document")
+	}
+	return formatUnknown, unknownFormat("")
 }
 
 // decode unmarshals dt into v and turns the decoder's byte offset into a

@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -79,5 +80,66 @@ func TestPosition(t *testing.T) {
 		if line != tc.line || col != tc.co {
 			t.Errorf("position(%q, %d) = %d:%d, want %d:%d", tc.in, tc.offset, line, col, tc.line, tc.co)
 		}
+	}
+}
+
+func TestParseByteOrderMark(t *testing.T) {
+	for _, file := range []string{"trivy-v2.json", "grype-deb.json"} {
+		t.Run(file, func(t *testing.T) {
+			dt := readTestdata(t, file)
+			want, err := Parse(dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Parse(append([]byte("\xef\xbb\xbf"), dt...))
+			if err != nil {
+				t.Fatalf("with a byte-order mark: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("with a byte-order mark\ngot:  %s\nwant: %s", toJSON(t, got), toJSON(t, want))
+			}
+		})
+	}
+	// Positions count from after the mark, as an editor shows them.
+	_, err := Parse(append([]byte("\xef\xbb\xbf"), readTestdata(t, "trivy-malformed.json")...))
+	if locErr, ok := errors.AsType[*LocationError](err); !ok || locErr.Line != 3 || locErr.Column != 31 {
+		t.Errorf("err = %v, want a *LocationError at 3:31", err)
+	}
+}
+
+func TestParseUnknownFormatMessage(t *testing.T) {
+	const readable = "darn reads Trivy JSON (--format json) or Grype JSON (-o json) reports"
+	tests := []struct {
+		name, in, want string
+	}{
+		{"other object", `{"name": "x"}`, "parsing report: unknown report format: " + readable},
+		{"array", "[1]", "parsing report: unknown report format: " + readable},
+		{"number", "42", "parsing report: unknown report format: " + readable},
+		{"empty", "\n", "parsing report: unknown report format: the input is empty; " + readable},
+		{"CycloneDX", `{"bomFormat": "CycloneDX", "specVersion": "1.5", "vulnerabilities": []}`,
+			"parsing report: unknown report format: this is a CycloneDX document; " + readable},
+		{"SPDX", `{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT"}`,
+			"parsing report: unknown report format: this is an SPDX document; " + readable},
+		{"SARIF by version", `{"version": "2.1.0", "runs": []}`,
+			"parsing report: unknown report format: this is a SARIF document; " + readable},
+		{"SARIF by schema", `{"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "runs": [{}]}`,
+			"parsing report: unknown report format: this is a SARIF document; " + readable},
+		{"OpenVEX", `{"@context": "https://openvex.dev/ns/v0.2.0", "statements": []}`,
+			"parsing report: unknown report format: this is an OpenVEX document; " + readable},
+		{"runs alone", `{"runs": []}`, "parsing report: unknown report format: " + readable},
+		{"bomFormat of another kind", `{"bomFormat": "other"}`, "parsing report: unknown report format: " + readable},
+		{"UTF-16", "\xff\xfe{\x00}\x00", "parsing report: unknown report format: the input is UTF-16 text, as Windows PowerShell's > writes it; " +
+			"save the report as UTF-8 (trivy --output FILE, grype --file FILE); " + readable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.in))
+			if !errors.Is(err, ErrUnknownFormat) {
+				t.Fatalf("err = %v, want ErrUnknownFormat", err)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("err = %q\nwant  %q", err, tc.want)
+			}
+		})
 	}
 }
