@@ -3,13 +3,11 @@ package plugin
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
-	"github.com/tonistiigi/fsutil"
 )
 
 // imageOptions are the flags of "docker patch image".
@@ -167,33 +165,4 @@ func defaultTag(image, suffix string) (string, error) {
 		return "", fmt.Errorf("naming patched image: %w", err)
 	}
 	return reference.FamiliarString(out), nil
-}
-
-// reportFS opens what reportMount shares: the report's directory, and the
-// report's name in it.
-func reportFS(path string) (fsutil.FS, string, error) {
-	dir, file, err := reportMount(path)
-	if err != nil {
-		return nil, "", err
-	}
-	fs, err := fsutil.NewFS(dir)
-	if err != nil {
-		return nil, "", fmt.Errorf("opening report directory %s: %w", dir, err)
-	}
-	return fs, file, nil
-}
-
-// reportMount splits the report path into the directory shared with
-// BuildKit and the file name inside it.
-func reportMount(path string) (dir, file string, err error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", "", fmt.Errorf("resolving report path %s: %w", path, err)
-	}
-	// A directory holds one report per platform: the frontend reads its
-	// *.json files and matches them by the architecture they record.
-	if st, err := os.Stat(abs); err == nil && st.IsDir() {
-		return abs, ".", nil
-	}
-	return filepath.Dir(abs), filepath.Base(abs), nil
 }

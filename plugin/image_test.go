@@ -70,24 +70,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestReportMount(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "amd64.json")
-	if err := os.WriteFile(file, []byte("{}"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct{ path, dir, file string }{
-		{path: file, dir: dir, file: "amd64.json"},
-		// A directory is shared whole: one report per platform.
-		{path: dir, dir: dir, file: "."},
-	} {
-		d, f, err := reportMount(tc.path)
-		if err != nil || d != tc.dir || f != tc.file {
-			t.Errorf("reportMount(%s) = %s, %s, %v; want %s, %s", tc.path, d, f, err, tc.dir, tc.file)
-		}
-	}
-}
-
 func TestFrontendAttrs(t *testing.T) {
 	o := imageOptions{image: "debian:12", platform: "linux/arm64", noCache: true}
 	want := map[string]string{
