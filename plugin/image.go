@@ -3,11 +3,12 @@ package plugin
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
+
+	"github.com/darn-dev/darn/distros"
 )
 
 // imageOptions are the flags of "docker patch image".
@@ -25,7 +26,10 @@ type imageOptions struct {
 	network  string
 	// toolingImage patches images without a package manager.
 	toolingImage string
-	repoMirrors  []string
+	// repoMirrors are the --repo-mirror flags as given; validate parses
+	// them into mirrors, to which runImage adds the source policy's.
+	repoMirrors []string
+	mirrors     []distros.Mirror
 	// frontendImage runs darn from its frontend image through gateway.v0
 	// instead of in-process.
 	frontendImage string
@@ -116,10 +120,13 @@ func (o *imageOptions) validate() error {
 	if o.network != "" && o.network != "default" && o.network != "host" {
 		return usageError{fmt.Errorf("--network %q: must be default or host", o.network)}
 	}
-	for _, m := range o.repoMirrors {
-		if orig, mirror, ok := strings.Cut(m, "="); !ok || orig == "" || mirror == "" || strings.Contains(m, ",") {
-			return usageError{fmt.Errorf("--repo-mirror %q: want ORIGINAL=MIRROR, e.g. http://deb.example/debian=http://mirror.local/debian", m)}
+	o.mirrors = nil
+	for _, flag := range o.repoMirrors {
+		m, err := distros.ParseMirror(flag)
+		if err != nil {
+			return usageError{fmt.Errorf("--repo-mirror %q: %w", flag, err)}
 		}
+		o.mirrors = append(o.mirrors, m)
 	}
 	if o.vexFile != "" && !o.push && !o.load && len(o.outputs) == 0 {
 		return usageError{fmt.Errorf("--vex names the patched image by digest: add --push, --load or an image/oci/docker --output")}

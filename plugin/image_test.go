@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/client"
+
+	"github.com/darn-dev/darn/distros"
 )
 
 func TestDefaultTag(t *testing.T) {
@@ -70,11 +73,41 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// Every --repo-mirror flag is validated as the frontend validates the
+// option: the issue 9 exploit used to pass, as did any other scheme.
+func TestValidateRepoMirror(t *testing.T) {
+	for _, tc := range []struct {
+		flags []string
+		want  string // the error, in part; "" for none
+	}{
+		{flags: []string{"http://deb.debian.org/debian=http://127.0.0.1:8080/debian/", "https://a/x=https://m/x"}},
+		{flags: []string{"http://deb.debian.org/debian=" + mirrorExploit}, want: `--repo-mirror "http://deb.debian.org/debian=http://m/debian\\nhttp://m/debian\\040file:/x\\nSigned-By:\\040Trusted:yes": repository mirror "http://m/debian\\n`},
+		{flags: []string{"http://a=http://b\nSigned-By: x"}, want: `character '\n'`},
+		{flags: []string{"http://a=file:/etc"}, want: "only http:// and https://"},
+		{flags: []string{"http://a=http://u:p@m"}, want: "credentials"},
+		{flags: []string{"http://a=http://m/x,http://b=http://n"}, want: `character ','`},
+		{flags: []string{"http://a"}, want: "want ORIGINAL=MIRROR"},
+	} {
+		o := imageOptions{image: "debian:12", updateAll: true, progress: "auto", suffix: "-patched", repoMirrors: tc.flags}
+		err := o.validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("validate(%q) = %v", tc.flags, err)
+		case tc.want == "" && distros.FormatMirrors(o.mirrors) != "http://deb.debian.org/debian=http://127.0.0.1:8080/debian,https://a/x=https://m/x":
+			t.Errorf("validate(%q): mirrors %v", tc.flags, o.mirrors)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err) != exitUsage):
+			t.Errorf("validate(%q) = %v, want a usage error saying %s", tc.flags, err, tc.want)
+		}
+	}
+}
+
 func TestFrontendAttrs(t *testing.T) {
-	o := imageOptions{image: "debian:12", platform: "linux/arm64", noCache: true}
+	o := imageOptions{image: "debian:12", platform: "linux/arm64", noCache: true, mirrors: []distros.Mirror{
+		{Original: "http://a/x", Mirror: "http://m/x"}, {Original: "https://b", Mirror: "https://n/b"},
+	}}
 	want := map[string]string{
 		"image": "debian:12", "report": "r.json", "context:report": "local:report",
-		"platform": "linux/arm64", "no-cache": "",
+		"platform": "linux/arm64", "no-cache": "", "repo-mirror": "http://a/x=http://m/x,https://b=https://n/b",
 	}
 	if got := o.frontendAttrs("r.json"); !reflect.DeepEqual(got, want) {
 		t.Errorf("frontendAttrs = %v, want %v", got, want)

@@ -17,6 +17,7 @@ import (
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/frontend"
 )
 
@@ -29,7 +30,9 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		return err
 	}
 	defer c.Close()
-	o.repoMirrors = withPolicyMirrors(o.repoMirrors, pol)
+	if o.mirrors, err = withPolicyMirrors(o.mirrors, pol); err != nil {
+		return err
+	}
 	solveOpt, err := o.solveOpt(dockerCLI)
 	if err != nil {
 		return err
@@ -99,8 +102,8 @@ func openBuilder(ctx context.Context, dockerCLI command.Cli, b builderOptions, p
 	return c, info, pol, nil
 }
 
-// solveOpt maps the flags to one BuildKit solve: the report's directory as
-// the local context "report", the frontend options, the exports and the
+// solveOpt maps the flags to one BuildKit solve: the report files as the
+// local context "report", the frontend options, the exports and the
 // registry credentials of the docker CLI's config.
 func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, error) {
 	locals, file, err := o.reportLocal()
@@ -126,8 +129,8 @@ func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, error) {
 	}, nil
 }
 
-// reportLocal shares the report's directory as the local context "report"
-// and returns the report's name in it; update-all reads no report.
+// reportLocal shares the report files (reportFS) as the local context
+// "report" and returns the report option; update-all reads no report.
 func (o imageOptions) reportLocal() (map[string]fsutil.FS, string, error) {
 	if o.updateAll {
 		return nil, "", nil
@@ -166,8 +169,8 @@ func (o imageOptions) frontendAttrs(reportFile string) map[string]string {
 		delete(attrs, "report")
 		delete(attrs, "context:report")
 	}
-	if len(o.repoMirrors) > 0 {
-		attrs["repo-mirror"] = strings.Join(o.repoMirrors, ",")
+	if len(o.mirrors) > 0 {
+		attrs["repo-mirror"] = distros.FormatMirrors(o.mirrors)
 	}
 	return attrs
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -12,6 +13,7 @@ import (
 	"github.com/moby/buildkit/sourcepolicy"
 	spb "github.com/moby/buildkit/sourcepolicy/pb"
 
+	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/policy"
 )
 
@@ -100,12 +102,13 @@ func denyingRule(pol *spb.Policy, id string) int {
 }
 
 // withPolicyMirrors adds the repository mirrors a source policy names
-// (CONVERT rules on http(s) URLs) to the --repo-mirror flags. The flags
-// come first: for the same original, the first mirror wins.
-func withPolicyMirrors(flags []string, pol *spb.Policy) []string {
-	out := append([]string(nil), flags...)
-	for _, m := range policy.RepoMirrors(pol) {
-		out = append(out, m.Original+"="+m.Mirror)
+// (CONVERT rules on http(s) URLs) to the --repo-mirror flags' mirrors. The
+// flags come first: for the same original, the first mirror wins. A rule
+// that is not a valid mirror is an error, as a bad flag is.
+func withPolicyMirrors(flags []distros.Mirror, pol *spb.Policy) ([]distros.Mirror, error) {
+	ms, err := policy.RepoMirrors(pol)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	return append(slices.Clip(flags), ms...), nil
 }

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
+	spb "github.com/moby/buildkit/sourcepolicy/pb"
 	"github.com/moby/buildkit/util/apicaps"
 
+	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/policy"
 )
 
@@ -173,9 +176,36 @@ func TestWithPolicyMirrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := withPolicyMirrors([]string{"http://a.example/x=http://127.0.0.1/x"}, pol)
-	want := []string{"http://a.example/x=http://127.0.0.1/x", "http://deb.example/debian=http://127.0.0.1:8080/debian"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("withPolicyMirrors = %v, want %v", got, want)
+	flags := []distros.Mirror{{Original: "http://a.example/x", Mirror: "http://127.0.0.1/x"}}
+	got, err := withPolicyMirrors(flags, pol)
+	want := []distros.Mirror{flags[0], {Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("withPolicyMirrors = %v, %v; want %v", got, err, want)
+	}
+	if got, err := withPolicyMirrors(flags, nil); err != nil || !reflect.DeepEqual(got, flags) {
+		t.Errorf("withPolicyMirrors without a policy = %v, %v; want the flags' %v", got, err, flags)
 	}
 }
+
+// A CONVERT rule that carries the issue 9 exploit into apt's sources is
+// refused, naming the rule: it used to become a repo-mirror option.
+func TestWithPolicyMirrorsRefuses(t *testing.T) {
+	pol := &spb.Policy{Rules: []*spb.Rule{{
+		Action:   spb.PolicyAction_CONVERT,
+		Selector: &spb.Selector{Identifier: "http://deb.debian.org/debian", MatchType: spb.MatchType_EXACT},
+		Updates:  &spb.Update{Identifier: mirrorExploit},
+	}}}
+	got, err := withPolicyMirrors(nil, pol)
+	pe, ok := errors.AsType[*policy.SourcePolicyError](err)
+	if !ok || pe.Rule != 1 || pe.Action != "CONVERT" || pe.Identifier != "http://deb.debian.org/debian" {
+		t.Errorf("withPolicyMirrors = %v, %v; want rule 1 refused", got, err)
+	}
+	if _, ok := errors.AsType[*distros.MirrorError](err); !ok {
+		t.Errorf("%v: want the reason, a *distros.MirrorError", err)
+	}
+}
+
+// mirrorExploit, in a mirror, became through awk -v escape processing a
+// sources entry for an unsigned repository (issue 9). Its backslashes are
+// literal.
+const mirrorExploit = `http://m/debian\nhttp://m/debian\040file:/x\nSigned-By:\040Trusted:yes`

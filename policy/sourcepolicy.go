@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/report"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/solver/pb"
@@ -94,7 +95,9 @@ type jsonUpdate struct {
 // --source-policy-file, and checks every rule: known action and match type,
 // a selector BuildKit's engine compiles and that can match a source, CONVERT
 // with a target and ALLOW/DENY without, image references as BuildKit writes
-// them, no endless conversions. Errors are [*SourcePolicyError]s.
+// them, no endless conversions, and http(s) CONVERT rules that
+// [RepoMirrors] reads as valid repository mirrors. Errors are
+// [*SourcePolicyError]s.
 func ParseSourcePolicy(dt []byte, filename string) (*spb.Policy, error) {
 	p, err := decodePolicy(dt, filename)
 	if err != nil {
@@ -369,43 +372,79 @@ func toJSONRule(r *spb.Rule) jsonRule {
 
 func quote(s string) json.RawMessage { return json.RawMessage(strconv.Quote(s)) }
 
-// RepoMirror is a package repository URL prefix and its replacement.
-type RepoMirror struct {
-	Original string
-	Mirror   string
-}
-
 // RepoMirrors reads a source policy's CONVERT rules whose selectors are
 // http(s) URLs as repository mirrors for the package manager, so one
 // policy file can redirect both images and repositories. BuildKit never
 // applies these rules itself: apt fetches inside a build step, not as a
-// BuildKit source. An EXACT selector maps that URL prefix; a WILDCARD
-// selector ending in "*" maps its prefix to the update's prefix before
-// "${1}". Final slashes are dropped: sources name a repository with or
-// without one.
-func RepoMirrors(p *spb.Policy) []RepoMirror {
-	if p == nil {
-		return nil
+// BuildKit source. An EXACT selector, or a WILDCARD one without "*", maps
+// that URL prefix; a WILDCARD selector ending in "*" maps its prefix to the
+// update's prefix before "${1}". Rules that only set attrs (such as
+// http.checksum) redirect nothing and are not mirrors.
+//
+// Every mirror is validated as [distros.NewMirror] validates the
+// --repo-mirror flag. A rule that cannot be read as a valid mirror is a
+// [*SourcePolicyError] naming it, never skipped: apt would otherwise fetch
+// from a place the policy did not say, or from one it should not.
+func RepoMirrors(p *spb.Policy) ([]distros.Mirror, error) {
+	var (
+		out  []distros.Mirror
+		errs []error
+	)
+	for i, r := range p.GetRules() {
+		m, ok, err := repoMirror(r)
+		switch {
+		case err != nil:
+			errs = append(errs, ruleError("", i, r, err))
+		case ok:
+			out = append(out, m)
+		}
 	}
-	var out []RepoMirror
-	for _, r := range p.Rules {
-		if r.Action != spb.PolicyAction_CONVERT || r.Selector == nil || r.Updates == nil {
-			continue
-		}
-		id, to := r.Selector.Identifier, r.Updates.Identifier
-		if !strings.HasPrefix(id, "http://") && !strings.HasPrefix(id, "https://") {
-			continue
-		}
-		if r.Selector.MatchType == spb.MatchType_WILDCARD {
-			if !strings.HasSuffix(id, "*") || strings.Count(id, "*") != 1 {
-				continue
-			}
-			id, to = strings.TrimSuffix(id, "*"), strings.TrimSuffix(to, "${1}")
-		} else if r.Selector.MatchType != spb.MatchType_EXACT {
-			continue
-		}
-		// Sources name repositories with or without a final slash.
-		out = append(out, RepoMirror{Original: strings.TrimRight(id, "/"), Mirror: strings.TrimRight(to, "/")})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
-	return out
+	return out, nil
+}
+
+// repoMirror reads one rule as a repository mirror; ok is false for rules
+// that are not http(s) CONVERT rules with an updates.identifier.
+func repoMirror(r *spb.Rule) (m distros.Mirror, ok bool, err error) {
+	sel := r.GetSelector()
+	id, to := sel.GetIdentifier(), r.GetUpdates().GetIdentifier()
+	if r.GetAction() != spb.PolicyAction_CONVERT || to == "" || !isHTTP(id) {
+		return distros.Mirror{}, false, nil
+	}
+	switch mt := sel.GetMatchType(); {
+	case mt == spb.MatchType_WILDCARD && strings.Contains(id, "*"):
+		prefix, ok := strings.CutSuffix(id, "*")
+		if !ok || strings.Contains(prefix, "*") {
+			return distros.Mirror{}, false, errors.New(`a WILDCARD repository mirror takes one "*", at the end of selector.identifier: darn replaces URL prefixes`)
+		}
+		target, ok := cutTemplate(to)
+		if !ok {
+			return distros.Mirror{}, false, errors.New(`updates.identifier of a WILDCARD repository mirror must end in "${1}", the rest of the URL, and hold no other "$"`)
+		}
+		id, to = prefix, target
+	case mt == spb.MatchType_REGEX:
+		return distros.Mirror{}, false, errors.New("darn reads http(s) CONVERT rules as repository mirrors, and cannot apply a REGEX one to apt's sources: use EXACT, or WILDCARD ending in \"*\"")
+	}
+	m, err = distros.NewMirror(id, to)
+	if err != nil {
+		return distros.Mirror{}, false, fmt.Errorf("reading the rule as a repository mirror: %w", err)
+	}
+	return m, true, nil
+}
+
+// cutTemplate returns a WILDCARD update's prefix before its final "${1}"
+// or "$1"; ok is false when it has none, or another "$".
+func cutTemplate(to string) (prefix string, ok bool) {
+	for _, t := range []string{"${1}", "$1"} {
+		if p, found := strings.CutSuffix(to, t); found && !strings.Contains(p, "$") {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+func isHTTP(id string) bool {
+	return strings.HasPrefix(id, srctypes.HTTPScheme+"://") || strings.HasPrefix(id, srctypes.HTTPSScheme+"://")
 }

@@ -52,7 +52,14 @@ func validateRule(r *spb.Rule) error {
 		return err
 	}
 	if r.Action == spb.PolicyAction_CONVERT {
-		return validateUpdates(r)
+		if err := validateUpdates(r); err != nil {
+			return err
+		}
+		// RepoMirrors reads http(s) CONVERT rules as repository mirrors:
+		// one that is not a valid mirror fails here, where the error can
+		// name the file, rather than when a patch starts.
+		_, _, err := repoMirror(r)
+		return err
 	}
 	if r.Updates != nil {
 		return fmt.Errorf("%s rules take no updates: only CONVERT rewrites a source", r.Action)

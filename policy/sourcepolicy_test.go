@@ -14,6 +14,8 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"google.golang.org/protobuf/proto"
 	"gotest.tools/v3/golden"
+
+	"github.com/darn-dev/darn/distros"
 )
 
 const (
@@ -107,6 +109,7 @@ func TestParseSourcePolicyInvalid(t *testing.T) {
 		"truncated.json":              `source policy truncated.json: line 3, column 23: unexpected end of JSON input`,
 		"trailing.json":               `source policy trailing.json: line 2, column 1: invalid character '{' after top-level value`,
 		"rules-object.json":           `source policy rules-object.json: line 2, column 12: rules: want an array, got object`,
+		"bad-mirror.json":             `rule 1 (CONVERT http://deb.debian.org/debian): reading the rule as a repository mirror: repository mirror "http://m/debian\\nhttp://m/debian\\040file:/x\\nSigned-By:\\040Trusted:yes": character '\\' at byte 15`,
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -286,21 +289,71 @@ func TestRepoMirrors(t *testing.T) {
 	dt := []byte(`{"rules":[
 	 {"action":"CONVERT","selector":{"identifier":"http://deb.example/debian-security/*","match_type":"WILDCARD"},"updates":{"identifier":"http://127.0.0.1:8080/debian-security/${1}"}},
 	 {"action":"CONVERT","selector":{"identifier":"http://deb.example/debian","match_type":"EXACT"},"updates":{"identifier":"http://127.0.0.1:8080/debian"}},
+	 {"action":"CONVERT","selector":{"identifier":"https://deb.example/ubuntu/"},"updates":{"identifier":"https://m.example/ubuntu/"}},
+	 {"action":"CONVERT","selector":{"identifier":"https://deb.example/x*","match_type":"WILDCARD"},"updates":{"identifier":"https://m.example/x$1"}},
+	 {"action":"CONVERT","selector":{"identifier":"https://example.com/tool.tar.gz"},"updates":{"attrs":{"http.checksum":"sha256:6e4b94fc270e708e1068be28bd3551dc6917a4fc5a61293d51bb36e6b75c4b53"}}},
 	 {"action":"CONVERT","selector":{"identifier":"docker-image://docker.io/library/debian:12-slim","match_type":"EXACT"},"updates":{"identifier":"docker-image://127.0.0.1:5000/debian:12-slim"}},
 	 {"action":"DENY","selector":{"identifier":"http://evil.example/*","match_type":"WILDCARD"}}]}`)
 	p, err := ParseSourcePolicy(dt, "p.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := RepoMirrors(p)
-	want := []RepoMirror{
+	got, err := RepoMirrors(p)
+	want := []distros.Mirror{
 		{Original: "http://deb.example/debian-security", Mirror: "http://127.0.0.1:8080/debian-security"},
 		{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"},
+		{Original: "https://deb.example/ubuntu", Mirror: "https://m.example/ubuntu"},
+		{Original: "https://deb.example/x", Mirror: "https://m.example/x"},
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("RepoMirrors = %+v, want %+v", got, want)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("RepoMirrors = %+v, %v; want %+v", got, err, want)
 	}
-	if RepoMirrors(nil) != nil {
-		t.Error("no policy, no mirrors")
+	if got, err := RepoMirrors(nil); got != nil || err != nil {
+		t.Errorf("RepoMirrors(nil) = %v, %v; want no mirrors", got, err)
+	}
+}
+
+// An http(s) CONVERT rule that is not a valid mirror fails, naming the
+// rule, from RepoMirrors and from ParseSourcePolicy alike: it used to be
+// skipped, or passed on to apt's sources as it was.
+func TestRepoMirrorsRefuses(t *testing.T) {
+	const exploit = `http://m/debian\nhttp://m/debian\040file:/x\nSigned-By:\040Trusted:yes`
+	for _, tc := range []struct {
+		sel, to string
+		mt      spb.MatchType
+		want    string
+	}{
+		{sel: "http://deb.debian.org/debian", to: exploit, mt: spb.MatchType_EXACT, want: `character '\\' at byte 15`},
+		{sel: "http://deb.debian.org/debian/*", to: exploit + "${1}", want: `character '\\' at byte 15`},
+		{sel: "http://deb.debian.org/debian", to: "git://m/debian", mt: spb.MatchType_EXACT, want: "only http:// and https://"},
+		{sel: "http://deb.debian.org/debian", to: "http://u:p@m/debian", mt: spb.MatchType_EXACT, want: "credentials"},
+		{sel: "http://deb.debian.org/debian?x", to: "http://m/debian", mt: spb.MatchType_EXACT, want: `character '?'`},
+		{sel: "http://deb.debian.org/debian", to: "http://m/a b", mt: spb.MatchType_EXACT, want: `repository mirror "http://m/a b"`},
+		{sel: "http://deb.debian.org/debian", to: "http://m/a\x00b", mt: spb.MatchType_EXACT, want: `repository mirror "http://m/a\x00b"`},
+		{sel: "http://deb.debian.org/*/debian", to: "http://m/${1}/debian", want: `one "*", at the end`},
+		{sel: "http://*.debian.org/*", to: "http://m/${1}", want: `one "*", at the end`},
+		{sel: "http://deb.debian.org/*", to: "http://m/debian", want: `must end in "${1}"`},
+		{sel: "http://deb.debian.org/*", to: "http://m/$1/debian/${1}", want: `must end in "${1}"`},
+		{sel: "http://deb.debian.org/(.*)", to: "http://m/$1", mt: spb.MatchType_REGEX, want: "cannot apply a REGEX one"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			p := &spb.Policy{Rules: []*spb.Rule{
+				{Action: spb.PolicyAction_ALLOW, Selector: &spb.Selector{Identifier: "http://ok.example/*"}},
+				{Action: spb.PolicyAction_CONVERT, Selector: &spb.Selector{Identifier: tc.sel, MatchType: tc.mt}, Updates: &spb.Update{Identifier: tc.to}},
+			}}
+			ms, err := RepoMirrors(p)
+			pe, ok := errors.AsType[*SourcePolicyError](err)
+			if !ok || pe.Rule != 2 || pe.Action != "CONVERT" || pe.Identifier != tc.sel || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("RepoMirrors = %+v, %v; want rule 2 (CONVERT %s) refused: %s", ms, err, tc.sel, tc.want)
+			}
+			dt, jerr := json.Marshal(p)
+			if jerr != nil {
+				t.Fatal(jerr)
+			}
+			_, err = ParseSourcePolicy(dt, "p.json")
+			if pe, ok := errors.AsType[*SourcePolicyError](err); !ok || pe.Filename != "p.json" || pe.Rule != 2 || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ParseSourcePolicy: %v; want rule 2 of p.json refused: %s", err, tc.want)
+			}
+		})
 	}
 }
