@@ -11,6 +11,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/solver/pb"
 	apicapspb "github.com/moby/buildkit/util/apicaps/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -295,4 +296,44 @@ func TestUpgradeStepNamesItsBase(t *testing.T) {
 		}
 	}
 	t.Errorf("no exec step has %s", want)
+}
+
+// BuildKit sends at most 16 MiB per read; larger reports are read in
+// ranges, and reports over the limit fail with the sizes named.
+func TestBuildLargeReport(t *testing.T) {
+	f := newFake(defaultOpts)
+	// Whitespace is valid JSON padding, as a scanner's descriptions are.
+	f.report = strings.Replace(testReport, `"SchemaVersion":2,`, `"SchemaVersion":2,`+strings.Repeat(" ", 20<<20), 1)
+	if _, err := Build(context.Background(), f); err != nil {
+		t.Fatalf("a 20 MiB report: %v", err)
+	}
+	ref := &fakeRef{files: map[string]string{"big.json": strings.Repeat("x", 3<<20)}}
+	_, err := readFile(context.Background(), ref, "big.json", 2<<20)
+	var tooLarge *FileTooLargeError
+	if !errors.As(err, &tooLarge) || tooLarge.Size != 3<<20 || !strings.Contains(err.Error(), "big.json is 3 MiB; darn reads files up to 2 MiB") {
+		t.Errorf("readFile over the limit: %v", err)
+	}
+	dt, err := readFile(context.Background(), ref, "big.json", 3<<20)
+	if err != nil || len(dt) != 3<<20 {
+		t.Errorf("readFile at the limit: %d bytes, %v", len(dt), err)
+	}
+}
+
+// A step that fails with one of the scripts' own exit codes says why in
+// words; others pass through as BuildKit reported them.
+func TestBuildStepErrors(t *testing.T) {
+	for code, want := range map[uint32]string{
+		100: "no version at or above the fixed one",
+		101: "a repository failed or did not answer within the fetch timeout",
+		102: "refused to write into the image",
+		1:   "exit code: 1",
+	} {
+		f := newFake(defaultOpts)
+		f.execErr = &gwpb.ExitError{ExitCode: code}
+		_, err := Build(context.Background(), f)
+		var step *StepError
+		if err == nil || !strings.Contains(err.Error(), want) || errors.As(err, &step) != (code != 1) {
+			t.Errorf("exit %d: got %v, want %q", code, err, want)
+		}
+	}
 }

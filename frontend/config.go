@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -81,18 +80,4 @@ func (p *patcher) epochOpt(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-// proxyEnv returns the proxy build args, sorted, as environment pairs for
-// the upgrade step (like the Dockerfile frontend's predefined args).
-func proxyEnv(args map[string]string) [][2]string {
-	var out [][2]string
-	for k, v := range args {
-		switch strings.ToUpper(k) {
-		case "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY":
-			out = append(out, [2]string{k, v})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
-	return out
 }

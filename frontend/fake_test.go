@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"strings"
 	"sync"
@@ -36,6 +37,8 @@ type fakeClient struct {
 	after map[string]string
 	// upgradable answers the update-all probe ("NAME VERSION" lines).
 	upgradable string
+	// execErr, when set, is what solving an upgrade step returns.
+	execErr error
 	// index, when set, makes the image an index; configs then holds each
 	// architecture's config, and other platforms are not found.
 	index   string
@@ -103,6 +106,9 @@ func (f *fakeClient) Solve(_ context.Context, req gwclient.SolveRequest) (*gwcli
 		// A file op at the head: the files it writes.
 		files = headMkfiles(&def)
 	case "exec":
+		if f.execErr != nil {
+			return nil, f.execErr
+		}
 		if hasScript(&def, "/upgradable.sh") {
 			files = map[string]string{"upgradable": f.upgradable}
 			break
@@ -161,11 +167,23 @@ func (r *fakeRef) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte,
 	if !ok {
 		return nil, fmt.Errorf("open %s: %w", req.Filename, fs.ErrNotExist)
 	}
+	// BuildKit sends at most one gRPC message's worth (16 MiB), and reads
+	// a range when asked for one.
+	if r := req.Range; r != nil {
+		end := min(r.Offset+r.Length, len(dt))
+		return []byte(dt[min(r.Offset, end):end]), nil
+	}
+	if len(dt) > maxMsgSize {
+		return nil, fmt.Errorf("%s exceeds maximum allowed size of %d bytes", req.Filename, maxMsgSize)
+	}
 	return []byte(dt), nil
 }
 
+// maxMsgSize is BuildKit's limit of an unranged ReadFile.
+const maxMsgSize = 16 << 20
+
 func (r *fakeRef) StatFile(ctx context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
-	dt, err := r.ReadFile(ctx, gwclient.ReadRequest{Filename: req.Path})
+	dt, err := r.ReadFile(ctx, gwclient.ReadRequest{Filename: req.Path, Range: &gwclient.FileRange{Length: math.MaxInt}})
 	if err != nil {
 		if _, dirErr := r.ReadDir(ctx, gwclient.ReadDirRequest{Path: req.Path}); dirErr == nil {
 			return &fstypes.Stat{Path: req.Path, Mode: uint32(fs.ModeDir | 0o755)}, nil

@@ -99,3 +99,47 @@ func readFirst(ctx context.Context, ref gwclient.Reference, paths ...string) ([]
 	}
 	return nil, "", lastErr
 }
+
+// MaxReportSize is the largest report darn reads (Trivy reports of large
+// images with every vulnerability's description run to tens of MiB).
+const MaxReportSize = 256 << 20
+
+// readChunk is the size of one ranged read: BuildKit refuses to send more
+// than 16 MiB in one message, so a file is read in pieces below that.
+const readChunk = 8 << 20
+
+// FileTooLargeError says a file is larger than darn reads.
+type FileTooLargeError struct {
+	Path  string
+	Size  int64
+	Limit int64
+}
+
+func (e *FileTooLargeError) Error() string {
+	return fmt.Sprintf("%s is %d MiB; darn reads files up to %d MiB", e.Path, e.Size>>20, e.Limit>>20)
+}
+
+// readFile reads a whole file from ref in ranged pieces, up to limit bytes.
+func readFile(ctx context.Context, ref gwclient.Reference, path string, limit int64) ([]byte, error) {
+	st, err := ref.StatFile(ctx, gwclient.StatRequest{Path: path})
+	if err != nil {
+		return nil, err
+	}
+	if st.Size > limit {
+		return nil, &FileTooLargeError{Path: path, Size: st.Size, Limit: limit}
+	}
+	out := make([]byte, 0, st.Size)
+	for {
+		dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: path, Range: &gwclient.FileRange{Offset: len(out), Length: readChunk}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dt...)
+		if int64(len(out)) > limit {
+			return nil, &FileTooLargeError{Path: path, Size: int64(len(out)), Limit: limit}
+		}
+		if len(dt) < readChunk {
+			return out, nil
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/distribution/reference"
 
@@ -30,6 +31,9 @@ const (
 	keyVEXAttestation = "vex-attestation"
 	// keyRepoMirror holds ORIGINAL=MIRROR pairs, comma-separated.
 	keyRepoMirror = "repo-mirror"
+	// keyFetchTimeout bounds each request of the package manager, as a
+	// Go duration ("30s") or whole seconds ("30").
+	keyFetchTimeout = "fetch-timeout"
 	// buildArgPrefix lets `docker buildx build --build-arg image=…` work:
 	// buildx passes build args as "build-arg:NAME" options.
 	buildArgPrefix = "build-arg:"
@@ -56,6 +60,9 @@ type Options struct {
 	ToolingImage reference.Named
 	// Mirrors replace repository URLs while patching.
 	Mirrors []distros.Mirror
+	// FetchTimeout bounds each request of the package manager; zero is
+	// the family's default.
+	FetchTimeout time.Duration
 	// IgnoreErrors keeps an image whose upgrade fell short of a fixed
 	// version, with a warning, instead of failing.
 	IgnoreErrors bool
@@ -93,6 +100,9 @@ func parseOptions(opts map[string]string) (Options, error) {
 		return o, fmt.Errorf("parsing option %s: %w", keyRepoMirror, err)
 	}
 	o.Mirrors = mirrors
+	if o.FetchTimeout, err = parseTimeout(opts, keyFetchTimeout); err != nil {
+		return o, err
+	}
 
 	if o.IgnoreErrors, err = parseBool(opts, keyIgnoreErrors); err != nil {
 		return o, err
@@ -136,6 +146,23 @@ func parseImage(s string) (reference.Named, error) {
 		return nil, err
 	}
 	return reference.TagNameOnly(named), nil
+}
+
+// parseTimeout reads a positive duration option, "30s" or "30" (seconds);
+// absent or empty is zero.
+func parseTimeout(opts map[string]string, key string) (time.Duration, error) {
+	v := lookup(opts, key)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if n, nerr := strconv.Atoi(v); nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("parsing option %s=%q: want a duration of at least 1s, e.g. 30s", key, v)
+	}
+	return d, nil
 }
 
 // parseBool reads a boolean option; absent or empty is false.

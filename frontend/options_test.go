@@ -41,4 +41,3 @@ func TestParseOptions(t *testing.T) {
 		})
 	}
 }
-

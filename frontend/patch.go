@@ -8,9 +8,11 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/darn-dev/darn/distros/deb"
+	darnllb "github.com/darn-dev/darn/llb"
 	"github.com/darn-dev/darn/policy"
 	"github.com/darn-dev/darn/report"
 )
@@ -76,7 +78,7 @@ func (p *patcher) makePlan(ctx context.Context, pp planned) (policy.Plan, error)
 	}
 	ref, err := solveState(ctx, p.c, deb.Upgradable(runner, pp.db.installed, p.installOptions(pp)))
 	if err != nil {
-		return policy.Plan{}, fmt.Errorf("listing upgradable packages: %w", err)
+		return policy.Plan{}, fmt.Errorf("listing upgradable packages: %w", explainStep(err))
 	}
 	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: deb.UpgradableFile})
 	if err != nil {
@@ -135,7 +137,7 @@ func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, 
 	}
 	ref, err := solveState(ctx, p.c, patched)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("upgrading packages of %s: %w", pp.img.Ref, err)
+		return nil, nil, nil, fmt.Errorf("upgrading packages of %s: %w", pp.img.Ref, explainStep(err))
 	}
 	after, err := readDB(ctx, ref)
 	if err != nil {
@@ -173,15 +175,20 @@ func withoutItems(plan policy.Plan, drop []policy.Item) policy.Plan {
 
 // installOptions are the options of every apt step for a platform.
 func (p *patcher) installOptions(pp planned) deb.InstallOptions {
-	return deb.InstallOptions{
-		Platform:    pp.platform,
-		Env:         proxyEnv(p.bc.BuildArgs),
-		IgnoreCache: p.bc.IsNoCache(noCacheStep),
-		Network:     p.bc.NetworkMode,
-		Mirrors:     p.opts.Mirrors,
-		SkipMissing: p.opts.IgnoreErrors,
-		Base:        pp.img.Pinned,
+	opt := deb.InstallOptions{
+		Platform:     pp.platform,
+		Proxy:        darnllb.ProxyFromBuildArgs(p.bc.BuildArgs),
+		IgnoreCache:  p.bc.IsNoCache(noCacheStep),
+		Network:      p.bc.NetworkMode,
+		Mirrors:      p.opts.Mirrors,
+		FetchTimeout: p.opts.FetchTimeout,
+		SkipMissing:  p.opts.IgnoreErrors,
+		Base:         pp.img.Pinned,
 	}
+	if pp.tooling != nil {
+		opt.Tooling = pp.tooling.Pinned
+	}
+	return opt
 }
 
 // upgrade returns the patched root's LLB. The upgraded root is exported as
@@ -195,4 +202,37 @@ func (p *patcher) upgrade(pp planned) (llb.State, error) {
 		return deb.InstallWithTooling(pp.img.State, pp.tooling.State, pp.summary.Plan, opt)
 	}
 	return deb.Install(pp.img.State, pp.summary.Plan, opt)
+}
+
+// StepError says in words why a patch step failed, by the exit code its
+// script chose; the step's own output, above in the progress, has the
+// details.
+type StepError struct {
+	Code   uint32
+	Reason string
+	Err    error
+}
+
+func (e *StepError) Error() string { return e.Reason + ": " + e.Err.Error() }
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// stepReasons are the exit codes of the family scripts (common.sh, root.sh).
+var stepReasons = map[uint32]string{
+	100: "no version at or above the fixed one is available from the image's repositories (see the step's output)",
+	101: "refreshing the package indexes failed: a repository failed or did not answer within the fetch timeout (fetch-timeout; see the step's output)",
+	102: "refused to write into the image: a path in it cannot be resolved safely (see the step's output)",
+}
+
+// explainStep wraps a failed step's error in a StepError when its exit
+// code is one of the scripts' own.
+func explainStep(err error) error {
+	var exit *gwpb.ExitError
+	if !errors.As(err, &exit) {
+		return err
+	}
+	if reason, ok := stepReasons[exit.ExitCode]; ok {
+		return &StepError{Code: exit.ExitCode, Reason: reason, Err: err}
+	}
+	return err
 }

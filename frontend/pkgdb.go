@@ -26,6 +26,10 @@ var (
 	packageManagerPaths = [][]string{{"/usr/bin/apt-get"}, {"/usr/bin/dpkg"}, {"/bin/sh", "/usr/bin/sh"}}
 )
 
+// maxPackageDBSize bounds each package database file darn reads; dpkg's
+// status file of a large image is a few MiB.
+const maxPackageDBSize = 256 << 20
+
 // pkgDB is what the probe learned about an image's packages.
 type pkgDB struct {
 	release   distros.Release
@@ -52,7 +56,7 @@ func readPackages(ctx context.Context, ref gwclient.Reference, reported report.O
 // readDB reads dpkg's database: the status file, or the per-package files
 // in status.d that distroless images carry instead.
 func readDB(ctx context.Context, ref gwclient.Reference) ([]policy.Package, error) {
-	status, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: dpkgStatusPath})
+	status, err := readFile(ctx, ref, dpkgStatusPath, maxPackageDBSize)
 	if err == nil {
 		return deb.ParseStatus(status)
 	}
@@ -71,7 +75,7 @@ func readDB(ctx context.Context, ref gwclient.Reference) ([]policy.Package, erro
 			// Newer distroless builds keep <pkg>/control and <pkg>/md5sums.
 			p = path.Join(p, "control")
 		}
-		if files[e.Path], err = ref.ReadFile(ctx, gwclient.ReadRequest{Filename: p}); err != nil {
+		if files[e.Path], err = readFile(ctx, ref, p, maxPackageDBSize); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p, err)
 		}
 	}

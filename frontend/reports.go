@@ -47,7 +47,7 @@ func loadReports(ctx context.Context, c gwclient.Client, bc *dockerui.Client, fi
 	}
 	reports := make([]namedReport, 0, len(files))
 	for _, f := range files {
-		dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: f})
+		dt, err := readFile(ctx, ref, f, MaxReportSize)
 		if err != nil {
 			return nil, fmt.Errorf("reading report %s: %w", f, err)
 		}

@@ -2,9 +2,14 @@ package llb
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
+	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -47,13 +52,45 @@ func Named(p ocispecs.Platform, format string, a ...any) llb.ConstraintsOpt {
 	return llb.WithCustomName(fmt.Sprintf("[patch %s] ", platforms.Format(p)) + fmt.Sprintf(format, a...))
 }
 
-// Env sets environment variables on a run, in the order given. Callers pass
-// sorted pairs so that the marshalled LLB, and so the cache key, does not
-// depend on map iteration order.
-func Env(pairs [][2]string) llb.RunOption {
-	opts := make(runOptions, 0, len(pairs))
-	for _, kv := range pairs {
-		opts = append(opts, llb.AddEnv(kv[0], kv[1]))
+// ImageKey names an image for cache mount IDs: its digest when the
+// reference is pinned (the same bytes are the same programs, wherever
+// they were pulled from), else a digest of the reference itself.
+func ImageKey(ref string) string {
+	if named, err := reference.ParseAnyReference(ref); err == nil {
+		if d, ok := named.(reference.Digested); ok {
+			return d.Digest().String()
+		}
 	}
-	return opts
+	return digest.FromString(ref).String()
+}
+
+// ProxyFromBuildArgs returns the proxy settings among build args, whose
+// names match case-insensitively as in the Dockerfile frontend; nil when
+// there are none. Keys are visited in order, so that the last of two
+// spellings of one name wins the same way on every run.
+func ProxyFromBuildArgs(args map[string]string) *llb.ProxyEnv {
+	var pe llb.ProxyEnv
+	set := false
+	for _, k := range slices.Sorted(maps.Keys(args)) {
+		v := args[k]
+		switch strings.ToLower(k) {
+		case "http_proxy":
+			pe.HTTPProxy = v
+		case "https_proxy":
+			pe.HTTPSProxy = v
+		case "ftp_proxy":
+			pe.FTPProxy = v
+		case "no_proxy":
+			pe.NoProxy = v
+		case "all_proxy":
+			pe.AllProxy = v
+		default:
+			continue
+		}
+		set = true
+	}
+	if !set {
+		return nil
+	}
+	return &pe
 }

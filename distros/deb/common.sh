@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # darn: shell functions shared by the apt scripts (prepended to each).
 # Runs as root with /tmp on a tmpfs and apt's index and archive directories
 # on cache mounts, so nothing apt writes for itself can reach the layer.
@@ -6,24 +7,29 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true
 apt_log=/tmp/darn-apt-log
 stamp=/tmp/darn-stamp
-mkdir -p "$apt_log"
-: >"$stamp"
+sources_opts=""
 
 # rewrite FILE: print FILE with every ORIGINAL of $DARN_REPO_MIRRORS (lines
-# "ORIGINAL MIRROR") replaced by its MIRROR, literally, left to right.
+# "ORIGINAL MIRROR") replaced by its MIRROR, literally, left to right. awk
+# reads the pairs from ENVIRON, never from -v, which would expand backslash
+# escapes: a value like 'http://m\nSigned-By:...' must stay one word.
 rewrite() {
-	awk -v pairs="$DARN_REPO_MIRRORS" '
-		BEGIN { n = split(pairs, l, "\n"); for (i = 1; i <= n; i++) { split(l[i], p, " "); o[i] = p[1]; r[i] = p[2] } }
+	awk '
+		BEGIN { n = split(ENVIRON["DARN_REPO_MIRRORS"], l, "\n"); for (i = 1; i <= n; i++) { split(l[i], p, " "); o[i] = p[1]; r[i] = p[2] } }
 		{ for (i = 1; i <= n; i++) { if (o[i] == "") continue; s = $0; out = ""
 			while ((k = index(s, o[i])) > 0) { out = out substr(s, 1, k - 1) r[i]; s = substr(s, k + length(o[i])) }
 			$0 = out s }
 		  print }' "$1"
 }
 
-# Repository mirrors apply to copies of the sources on the tmpfs: the
-# image's own files stay byte-identical, and its keyring still verifies.
-sources_opts=""
-if [ -n "${DARN_REPO_MIRRORS:-}" ]; then
+# setup: prepare the step (every script calls it first). Repository
+# mirrors apply to copies of the sources on the tmpfs: the image's own
+# files stay byte-identical, and its keyring still verifies.
+setup() {
+	mkdir -p "$apt_log"
+	: >"$stamp"
+	check_timeout
+	[ -n "${DARN_REPO_MIRRORS:-}" ] || return 0
 	mkdir -p /tmp/darn-sources/parts
 	: >/tmp/darn-sources/sources.list
 	[ ! -f /etc/apt/sources.list ] || rewrite /etc/apt/sources.list >/tmp/darn-sources/sources.list
@@ -31,21 +37,36 @@ if [ -n "${DARN_REPO_MIRRORS:-}" ]; then
 		[ ! -f "$f" ] || rewrite "$f" >"/tmp/darn-sources/parts/${f##*/}"
 	done
 	sources_opts="-o Dir::Etc::SourceList=/tmp/darn-sources/sources.list -o Dir::Etc::SourceParts=/tmp/darn-sources/parts"
-fi
+}
 
-# apt keeps existing conffiles, never installs recommends and logs to the tmpfs.
+# apt keeps existing conffiles, never installs recommends and logs to the
+# tmpfs. Every request times out after $DARN_FETCH_TIMEOUT seconds without
+# data (apt's own default is 120 s), so that a mirror that accepts
+# connections and never answers fails the step in bounded time.
+fetch_timeout=${DARN_FETCH_TIMEOUT:-30}
+check_timeout() {
+	case $fetch_timeout in '' | *[!0-9]*)
+		echo "darn: DARN_FETCH_TIMEOUT=$fetch_timeout is not a number of seconds" >&2
+		exit 2
+		;;
+	esac
+}
 apt() {
 	# shellcheck disable=SC2086 # sources_opts holds separate words
 	apt-get -q $sources_opts -o Dir::Log="$apt_log" -o Dpkg::Options::=--force-confdef \
 		-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--log=/dev/null \
 		-o APT::Install-Recommends=false -o APT::Install-Suggests=false \
-		-o Acquire::Retries=3 "$@"
+		-o Acquire::Retries=3 -o Acquire::http::Timeout="$fetch_timeout" \
+		-o Acquire::https::Timeout="$fetch_timeout" "$@"
 }
 
 # update_indexes: refresh apt's indexes. Any failed download is an error:
 # with the lists on a cache mount, apt would otherwise go on with stale ones.
 update_indexes() {
-	apt -o APT::Update::Error-Mode=any update
+	if ! apt -o APT::Update::Error-Mode=any update; then
+		echo "darn: refreshing the package indexes failed (see apt's errors above); a repository that does not answer fails after $fetch_timeout s per request and attempt (fetch-timeout)" >&2
+		exit 101
+	fi
 }
 
 # lowest NAME MIN: print the lowest version of NAME the configured sources

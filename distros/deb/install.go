@@ -4,7 +4,10 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
@@ -16,13 +19,16 @@ import (
 	"github.com/darn-dev/darn/policy"
 )
 
-// The apt scripts: common.sh holds the functions both use and is
-// prepended to each, so every step runs one self-contained script.
+// The apt scripts: common.sh holds the functions all use and is
+// prepended to each, so every step runs one self-contained script;
+// root.sh, for the tooling step, writes into an untrusted root safely.
 var (
 	//go:embed common.sh
 	commonScript string
 	//go:embed install.sh
 	installScript string
+	//go:embed root.sh
+	rootScript string
 	//go:embed unpack.sh
 	unpackScript string
 )
@@ -43,8 +49,11 @@ var (
 type InstallOptions struct {
 	// Platform is the image platform the step runs as.
 	Platform ocispecs.Platform
-	// Env holds extra environment pairs (proxies), sorted by the caller.
-	Env [][2]string
+	// Proxy holds the proxy build args. BuildKit passes them to the step
+	// as environment but keeps them out of its cache key, as the
+	// Dockerfile frontend does, so credentials in a proxy URL do not
+	// decide what is cached.
+	Proxy *llb.ProxyEnv
 	// IgnoreCache re-runs the step even when BuildKit has it cached.
 	IgnoreCache bool
 	// Network is the step's network mode; zero is BuildKit's sandbox.
@@ -53,6 +62,11 @@ type InstallOptions struct {
 	Network pb.NetMode
 	// Mirrors replace repository URLs while patching only.
 	Mirrors []distros.Mirror
+	// FetchTimeout bounds each of apt's requests (apt's
+	// Acquire::http(s)::Timeout): a mirror that accepts connections and
+	// never answers fails the step after at most four attempts. Zero is
+	// the scripts' default, DefaultFetchTimeout.
+	FetchTimeout time.Duration
 	// SkipMissing leaves out, with a warning, packages whose sources offer
 	// no version at or above the fixed one, instead of failing the step.
 	SkipMissing bool
@@ -63,7 +77,15 @@ type InstallOptions struct {
 	// timestamps or compression) would return the other image's cached
 	// result, its layer blobs included.
 	Base string
+	// Tooling names the tooling image, pinned by digest, when the steps
+	// run in it rather than in the image being patched.
+	Tooling string
 }
+
+// DefaultFetchTimeout is apt's per-request timeout when FetchTimeout is
+// zero. apt's own default is 120 s, with darn's three retries eight
+// minutes for a mirror that never answers.
+const DefaultFetchTimeout = 30 * time.Second
 
 // Install returns base with the plan's upgrades applied by apt in ONE exec
 // step, so that exporting it adds exactly one layer. Each package is
@@ -80,25 +102,51 @@ func Install(base llb.State, plan policy.Plan, opt InstallOptions) (llb.State, e
 	return base.User("root").Dir("/").Run(runOpts...).Root(), nil
 }
 
+// runner is the pinned reference of the image whose programs run the
+// step: the tooling image when there is one, else the image itself.
+func (opt InstallOptions) runner() string {
+	if opt.Tooling != "" {
+		return opt.Tooling
+	}
+	return opt.Base
+}
+
+// CacheID returns the ID of the step's apt cache mounts (index lists and
+// archives, with suffixes). The image whose programs run the step can
+// write anything into them: a hostile image's apt-get could plant a
+// package file that apt, which reuses an archive of the right size
+// without checking it again, would install into the next image patched.
+// So each runner image, by digest, and platform has caches of its own:
+// what an image writes there is only ever read by patches of that same
+// image.
+func (opt InstallOptions) CacheID() string {
+	return "darn-deb-" + platforms.FormatAll(platforms.Normalize(opt.Platform)) + "-" + darnllb.ImageKey(opt.runner())
+}
+
 // stepOptions are the run options every apt step shares: the script with
 // its arguments, environment, cache and tmpfs mounts, name and policy.
 func (opt InstallOptions) stepOptions(name, script, what string, args []string) []llb.RunOption {
-	cacheID := "darn-deb-" + platforms.FormatAll(platforms.Normalize(opt.Platform))
+	cacheID := opt.CacheID()
 	runOpts := []llb.RunOption{
 		darnllb.RunScript(name, commonScript+script, args...),
 		llb.AddEnv("PATH", defaultPath),
 		llb.AddEnv("DARN_BASE", darnllb.BaseDir),
-		darnllb.Env(opt.Env),
 		llb.AddMount("/var/lib/apt/lists", llb.Scratch(), llb.AsPersistentCacheDir(cacheID+"-lists", llb.CacheMountLocked)),
 		llb.AddMount("/var/cache/apt", llb.Scratch(), llb.AsPersistentCacheDir(cacheID+"-archives", llb.CacheMountLocked)),
 		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
 		darnllb.Named(opt.Platform, "%s %s", what, strings.Join(args, " ")),
+	}
+	if opt.Proxy != nil {
+		runOpts = append(runOpts, llb.WithProxy(*opt.Proxy))
 	}
 	if opt.Base != "" {
 		runOpts = append(runOpts, llb.AddEnv("DARN_BASE_IMAGE", opt.Base))
 	}
 	if m := mirrorPairs(opt.Mirrors); m != "" {
 		runOpts = append(runOpts, llb.AddEnv("DARN_REPO_MIRRORS", m))
+	}
+	if opt.FetchTimeout > 0 {
+		runOpts = append(runOpts, llb.AddEnv("DARN_FETCH_TIMEOUT", strconv.Itoa(int(max(opt.FetchTimeout.Seconds(), 1)))))
 	}
 	if opt.SkipMissing {
 		runOpts = append(runOpts, llb.AddEnv("DARN_SKIP_MISSING", "1"))
@@ -139,5 +187,7 @@ func installArgs(plan policy.Plan) ([]string, error) {
 		}
 		args = append(args, it.Name+"="+it.Fixed)
 	}
+	// The arguments are part of the step's cache key: same plan, same key.
+	slices.Sort(args)
 	return args, nil
 }

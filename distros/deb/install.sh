@@ -1,7 +1,9 @@
+# shellcheck shell=sh
 # darn: install Debian packages at the lowest available version >= a minimum,
 # in a container of the image itself. Arguments: NAME=MINVERSION ...
 # The original root is mounted read-only at $DARN_BASE.
 base=${DARN_BASE:?}
+setup
 
 update_indexes
 specs=$(pin "$@")

@@ -3,7 +3,10 @@ package deb
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -15,7 +18,10 @@ import (
 	"github.com/darn-dev/darn/policy"
 )
 
-const testBase = "docker.io/library/debian@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+const (
+	testBase    = "docker.io/library/debian@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	testTooling = "docker.io/library/debian@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+)
 
 func testPlan() policy.Plan {
 	return policy.Plan{Items: []policy.Item{
@@ -42,12 +48,20 @@ func marshalInstall(t *testing.T, plan policy.Plan, opt InstallOptions) *llb.Def
 
 func TestInstallGolden(t *testing.T) {
 	cases := map[string]InstallOptions{
-		"install-amd64.golden":              {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}},
-		"install-amd64-host-network.golden": {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, Network: pb.NetMode_HOST},
+		"install-amd64.golden":              {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, Base: testBase},
+		"install-amd64-host-network.golden": {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, Base: testBase, Network: pb.NetMode_HOST},
 		"install-arm64-proxy-nocache.golden": {
 			Platform:    ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"},
-			Env:         [][2]string{{"HTTPS_PROXY", "http://proxy:3128"}, {"NO_PROXY", "localhost"}},
+			Base:        testBase,
+			Proxy:       &llb.ProxyEnv{HTTPSProxy: "http://user:secret@proxy:3128", NoProxy: "localhost"},
 			IgnoreCache: true,
+		},
+		"install-amd64-mirrors-skip-timeout.golden": {
+			Platform:     ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+			Base:         testBase,
+			Mirrors:      []distros.Mirror{{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"}},
+			SkipMissing:  true,
+			FetchTimeout: 5 * time.Second,
 		},
 	}
 	for name, opt := range cases {
@@ -66,13 +80,15 @@ func TestInstallGolden(t *testing.T) {
 func TestInstallWithToolingGolden(t *testing.T) {
 	opt := InstallOptions{
 		Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+		Base:     testBase,
+		Tooling:  testTooling,
 		Mirrors: []distros.Mirror{
 			{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"},
 			{Original: "http://deb.example/debian-security", Mirror: "http://127.0.0.1:8080/debian-security"},
 		},
 	}
 	target := llb.Image(testBase, llb.Platform(opt.Platform))
-	tooling := llb.Image("docker.io/library/debian@sha256:1111111111111111111111111111111111111111111111111111111111111111", llb.Platform(opt.Platform))
+	tooling := llb.Image(testTooling, llb.Platform(opt.Platform))
 	st, err := InstallWithTooling(target, tooling, testPlan(), opt)
 	if err != nil {
 		t.Fatal(err)
@@ -107,16 +123,18 @@ func TestDefaultToolingImage(t *testing.T) {
 	}
 }
 
-// The LLB, and so BuildKit's cache key, must not depend on plan order.
+// The LLB, and so BuildKit's cache key, must not depend on the order of
+// the plan's items.
 func TestInstallDeterministic(t *testing.T) {
-	opt := InstallOptions{Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}}
+	opt := InstallOptions{Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, Base: testBase}
 	plan := testPlan()
-	a := marshalInstall(t, plan, opt)
-	b := marshalInstall(t, plan, opt)
-	ha, _ := a.Head()
-	hb, _ := b.Head()
-	if ha != hb {
-		t.Fatalf("marshalling twice gave %s and %s", ha, hb)
+	want, _ := marshalInstall(t, plan, opt).Head()
+	for range 10 {
+		rand.Shuffle(len(plan.Items), func(i, j int) { plan.Items[i], plan.Items[j] = plan.Items[j], plan.Items[i] })
+		got, _ := marshalInstall(t, plan, opt).Head()
+		if got != want {
+			t.Fatalf("plan order %v gave %s, sorted order %s", plan.Items, got, want)
+		}
 	}
 }
 
@@ -140,5 +158,66 @@ func TestInstallRejects(t *testing.T) {
 				t.Fatalf("got %v, want ErrNothingToPatch", err)
 			}
 		})
+	}
+}
+
+// Cache mounts are written by the programs of the image the step runs in,
+// so no two images may share them: a patch of one image must never read
+// what another image's apt-get (possibly a hostile wrapper) left there.
+func TestCacheIDIsolatesImages(t *testing.T) {
+	amd64 := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	other := "docker.io/library/debian@sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	sameBytesElsewhere := "registry.example/mirror/debian@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	id := func(o InstallOptions) string { return o.CacheID() }
+	inImage := InstallOptions{Platform: amd64, Base: testBase}
+	if id(inImage) == id(InstallOptions{Platform: amd64, Base: other}) {
+		t.Error("two images share a cache")
+	}
+	if id(inImage) != id(InstallOptions{Platform: amd64, Base: sameBytesElsewhere}) {
+		t.Error("one image (same digest) under two names should share its cache")
+	}
+	if id(inImage) == id(InstallOptions{Platform: ocispecs.Platform{OS: "linux", Architecture: "arm64"}, Base: testBase}) {
+		t.Error("two platforms share a cache")
+	}
+	// The tooling image's programs run the tooling step: its caches are
+	// the tooling image's, whatever the target, and never the target's.
+	withTooling := InstallOptions{Platform: amd64, Base: testBase, Tooling: testTooling}
+	if id(withTooling) == id(inImage) {
+		t.Error("a tooling step shares the target's own cache")
+	}
+	if id(withTooling) != id(InstallOptions{Platform: amd64, Base: other, Tooling: testTooling}) {
+		t.Error("tooling steps of two targets should share the tooling image's cache")
+	}
+	if id(withTooling) == id(InstallOptions{Platform: amd64, Base: testBase, Tooling: other}) {
+		t.Error("two tooling images share a cache")
+	}
+}
+
+// Proxy settings reach the step through BuildKit's proxy field, which is
+// not part of the cache key, never as plain environment.
+func TestProxyNotInEnvironment(t *testing.T) {
+	opt := InstallOptions{
+		Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+		Base:     testBase,
+		Proxy:    &llb.ProxyEnv{HTTPProxy: "http://user:secret@proxy:3128"},
+	}
+	def := marshalInstall(t, testPlan(), opt)
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			t.Fatal(err)
+		}
+		ex, ok := op.Op.(*pb.Op_Exec)
+		if !ok {
+			continue
+		}
+		for _, e := range ex.Exec.Meta.Env {
+			if strings.Contains(e, "secret") {
+				t.Errorf("proxy credentials in the step's environment: %s", e)
+			}
+		}
+		if p := ex.Exec.Meta.ProxyEnv; p == nil || p.HttpProxy != opt.Proxy.HTTPProxy {
+			t.Errorf("proxy field = %v, want %s", p, opt.Proxy.HTTPProxy)
+		}
 	}
 }

@@ -24,7 +24,7 @@ func InstallWithTooling(target, tooling llb.State, plan policy.Plan, opt Install
 	if err != nil {
 		return llb.State{}, err
 	}
-	runOpts := append(opt.stepOptions("unpack.sh", unpackScript, "unpack", args),
+	runOpts := append(opt.stepOptions("unpack.sh", rootScript+unpackScript, "unpack", args),
 		llb.AddEnv("DARN_TARGET", TargetDir),
 		llb.AddMount(darnllb.BaseDir, target, llb.Readonly))
 	run := tooling.User("root").Dir("/").Run(runOpts...)

@@ -1,7 +1,10 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # sources_opts comes from common.sh, prepended to this script
 # darn: list the installed packages whose configured sources offer a newer
 # version (update-all mode). Arguments: NAME=INSTALLED ... Writes
 # "NAME VERSION" lines to $DARN_OUT/upgradable; changes nothing else.
 out=${DARN_OUT:?}
+setup
 
 update_indexes
 : >"$out/upgradable"

@@ -49,6 +49,7 @@ source "$TESTBED_DIR/multiarch.sh"
 APT_PACKAGES=(
 	runc debootstrap debian-archive-keyring docker-registry skopeo jq
 	ca-certificates curl iproute2 util-linux tar gzip xz-utils gpgv python3
+	busybox-static shellcheck
 )
 # docker.io brings dockerd, containerd and tini; runc is already listed. Its
 # /usr/bin/docker (a 20.10 client) comes after /usr/local/bin on the usual

@@ -6,11 +6,15 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 )
 
-// exec prints an exec op's environment, user, directory, network and mounts.
+// exec prints an exec op's environment, proxies, user, directory, network and mounts.
 func (r *renderer) exec(e *pb.ExecOp) {
 	m := e.Meta
 	for _, env := range m.Env {
 		fmt.Fprintf(&r.b, "  env %s\n", env)
+	}
+	if p := m.ProxyEnv; p != nil {
+		// Proxies stay out of the environment, and so of the cache key.
+		fmt.Fprintf(&r.b, "  proxy http=%q https=%q ftp=%q no=%q all=%q\n", p.HttpProxy, p.HttpsProxy, p.FtpProxy, p.NoProxy, p.AllProxy)
 	}
 	fmt.Fprintf(&r.b, "  user=%q cwd=%q network=%s security=%s\n", m.User, m.Cwd, e.Network, e.Security)
 	for _, mnt := range e.Mounts {
