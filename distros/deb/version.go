@@ -2,7 +2,11 @@ package deb
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	debversion "github.com/knqyf263/go-deb-version"
 )
@@ -32,8 +36,62 @@ func (Versions) Compare(a, b string) (int, error) {
 
 func parseVersion(s string) (debversion.Version, error) {
 	v, err := debversion.NewVersion(s)
+	if err == nil {
+		err = checkSyntax(s)
+	}
 	if err != nil {
 		return debversion.Version{}, fmt.Errorf("invalid version %q: %w", s, err)
 	}
 	return v, nil
+}
+
+// maxDigits is the longest number, leading zeros aside, that
+// go-deb-version compares exactly: it reads each run of digits into an
+// int, so longer runs saturate and would compare equal.
+const maxDigits = 18
+
+// checkSyntax rejects what go-deb-version accepts but dpkg rejects or
+// flags as bad syntax: an empty revision ("1.0-"), an epoch above dpkg's
+// limit, and characters other than ASCII letters, digits and ".+~-:" in
+// the upstream version or ".+~" in the revision ('_', non-ASCII letters).
+// It also rejects numbers too long to compare exactly, which dpkg reads
+// but go-deb-version would misorder. s has passed debversion.NewVersion.
+func checkSyntax(s string) error {
+	rest := strings.TrimSpace(s)
+	if epoch, after, ok := strings.Cut(rest, ":"); ok {
+		if n, err := strconv.Atoi(epoch); err != nil || n > math.MaxInt32 {
+			return fmt.Errorf("epoch %s is too big", epoch)
+		}
+		rest = after
+	}
+	upstream, revision := rest, ""
+	if i := strings.LastIndexByte(rest, '-'); i >= 0 {
+		upstream, revision = rest[:i], rest[i+1:]
+		if revision == "" {
+			return errors.New("revision is empty")
+		}
+	}
+	if err := checkChars(upstream, ".+~-:"); err != nil {
+		return fmt.Errorf("upstream version: %w", err)
+	}
+	if err := checkChars(revision, ".+~"); err != nil {
+		return fmt.Errorf("revision: %w", err)
+	}
+	for run := range strings.FieldsFuncSeq(rest, func(c rune) bool { return c < '0' || c > '9' }) {
+		if len(strings.TrimLeft(run, "0")) > maxDigits {
+			return fmt.Errorf("number %s has more than %d digits", run, maxDigits)
+		}
+	}
+	return nil
+}
+
+// checkChars rejects characters other than ASCII letters, digits and
+// those of symbols.
+func checkChars(s, symbols string) error {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || strings.ContainsRune(symbols, c)) {
+			return fmt.Errorf("invalid character %q", c)
+		}
+	}
+	return nil
 }
