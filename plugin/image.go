@@ -120,14 +120,11 @@ func (o *imageOptions) validate() error {
 	if o.network != "" && o.network != "default" && o.network != "host" {
 		return usageError{fmt.Errorf("--network %q: must be default or host", o.network)}
 	}
-	o.mirrors = nil
-	for _, flag := range o.repoMirrors {
-		m, err := distros.ParseMirror(flag)
-		if err != nil {
-			return usageError{fmt.Errorf("--repo-mirror %q: %w", flag, err)}
-		}
-		o.mirrors = append(o.mirrors, m)
+	mirrors, err := parseRepoMirrors(o.repoMirrors)
+	if err != nil {
+		return err
 	}
+	o.mirrors = mirrors
 	if o.vexFile != "" && !o.push && !o.load && len(o.outputs) == 0 {
 		return usageError{fmt.Errorf("--vex names the patched image by digest: add --push, --load or an image/oci/docker --output")}
 	}
@@ -150,6 +147,21 @@ func (o *imageOptions) validate() error {
 		o.tag = tag
 	}
 	return nil
+}
+
+// parseRepoMirrors validates the --repo-mirror flags as the frontend
+// validates its repo-mirror option: a bad one is a usage error that says
+// what is wrong with it.
+func parseRepoMirrors(flags []string) ([]distros.Mirror, error) {
+	var out []distros.Mirror
+	for _, flag := range flags {
+		m, err := distros.ParseMirror(flag)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--repo-mirror %q: %w", flag, err)}
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // defaultTag names the patched image "<tag><suffix>" in the image's own

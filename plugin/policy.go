@@ -193,9 +193,9 @@ func (o pinOptions) solveOpt(dockerCLI command.Cli, pol *spb.Policy) (client.Sol
 	}, nil
 }
 
-// reportFS is the report context: --report's directory or, without one, an
-// empty report (Trivy's bare null) held in memory: a plan needs a report,
-// pinning needs no findings.
+// reportFS is the report context: the files of --report that reportFS
+// shares or, without one, an empty report (Trivy's bare null) held in
+// memory: a plan needs a report, pinning needs no findings.
 func (o pinOptions) reportFS() (fsutil.FS, string, error) {
 	if o.report == "" {
 		return fileFS{name: "report.json", data: []byte("null")}, "report.json", nil
