@@ -27,9 +27,10 @@ const (
 // not-installed state, sorted by name and architecture.
 //
 // It accepts what dpkg accepts, plus CRLF line ends and a missing final
-// newline, and fails where dpkg fails: a stanza without Package, a malformed
-// Status, a missing Version on a package that has files, or two entries for
-// one package and architecture. A package database dpkg rejects would make
+// newline, and fails where dpkg fails: a stanza without Package, an invalid
+// package name, a malformed Status, a missing Version on a package that has
+// files, a Version dpkg cannot parse (see checkDBVersion), or two entries
+// for one package and architecture. A package database dpkg rejects would make
 // apt-get fail in the image too, so patching it is pointless.
 //
 // Package.Installed is true in the states where all files of Version are
@@ -139,11 +140,15 @@ func parsePackages(db []byte, defaultStatus string) ([]policy.Package, error) {
 // keeps only as selections (the not-installed state), which dpkg-query -W
 // does not list either.
 func toPackage(s stanza, defaultStatus string) (p policy.Package, listed bool, err error) {
-	// dpkg folds package names to lower case when it reads them.
-	name := strings.ToLower(s.fields["package"])
-	if name == "" {
+	raw := s.fields["package"]
+	if raw == "" {
 		return p, false, errors.New("missing or empty Package field")
 	}
+	if err := checkName(raw); err != nil {
+		return p, false, fmt.Errorf("package %q: %w", raw, err)
+	}
+	// dpkg folds package names to lower case when it reads them.
+	name := strings.ToLower(raw)
 	state, err := parseStatusField(cmp.Or(s.fields["status"], defaultStatus))
 	if err != nil {
 		return p, false, fmt.Errorf("package %s: %w", name, err)
@@ -154,6 +159,9 @@ func toPackage(s stanza, defaultStatus string) (p policy.Package, listed bool, e
 	version := s.fields["version"]
 	if version == "" && state != "half-installed" {
 		return p, false, fmt.Errorf("package %s: missing or empty Version field", name)
+	}
+	if err := checkDBVersion(version); version != "" && err != nil {
+		return p, false, fmt.Errorf("package %s: version %q: %w", name, version, err)
 	}
 	source, sourceVersion, err := parseSource(s.fields["source"], name, version)
 	if err != nil {
@@ -168,6 +176,26 @@ func toPackage(s stanza, defaultStatus string) (p policy.Package, listed bool, e
 		Status:        strings.Join(strings.Fields(s.fields["status"]), " "),
 		Installed:     filesPresent(state),
 	}, true, nil
+}
+
+// checkName rejects a package name dpkg refuses to read
+// (pkg_name_is_illegal): it starts with an ASCII letter or digit and holds
+// only those and "-+._". The names reach apt-get's command line, where
+// one starting with '-' would be taken for an option.
+func checkName(name string) error {
+	if !isAlnum(name[0]) {
+		return errors.New("invalid package name: must start with an alphanumeric character")
+	}
+	for _, c := range []byte(name) {
+		if !isAlnum(c) && !strings.ContainsRune("-+._", rune(c)) {
+			return fmt.Errorf("invalid package name: character %q not allowed", c)
+		}
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // parseStatusField checks a "want error-flag state" Status value word by

@@ -39,6 +39,12 @@ func TestParseStatus(t *testing.T) {
 		{name: "not-installed and status-less entries dropped", in: stanzaFoo + "\nPackage: gone\nStatus: purge ok not-installed\n\nPackage: nostatus\nVersion: 1\n", want: []policy.Package{foo}},
 		{name: "source without version", in: "Package: foo\nStatus: install ok installed\nSource: foosrc\nVersion: 1:1.0-1\n", want: []policy.Package{{Name: "foo", Version: "1:1.0-1", Source: "foosrc", SourceVersion: "1:1.0-1", Status: "install ok installed", Installed: true}}},
 		{name: "config-files is not installed", in: "Package: foo\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.0-1\n", want: []policy.Package{{Name: "foo", Version: "1.0-1", Arch: "amd64", Source: "foo", SourceVersion: "1.0-1", Status: "deinstall ok config-files"}}},
+		// dpkg-query 1.21.22 lists these, with warnings, and writes the
+		// versions normalised (1:abc_1, 1.0-1-1); Version keeps them as written.
+		{name: "names and versions dpkg accepts", in: "Package: Foo_Bar+1.x\nStatus: install ok installed\nVersion: +1:abc_1\n\nPackage: b\nStatus: install ok installed\nVersion: -0:1.0-1-1\n", want: []policy.Package{
+			{Name: "b", Version: "-0:1.0-1-1", Source: "b", SourceVersion: "-0:1.0-1-1", Status: "install ok installed", Installed: true},
+			{Name: "foo_bar+1.x", Version: "+1:abc_1", Source: "foo_bar+1.x", SourceVersion: "+1:abc_1", Status: "install ok installed", Installed: true},
+		}},
 		{name: "multi-arch instances", in: "Package: foo\nStatus: install ok installed\nArchitecture: i386\nVersion: 1.0-1\n\n" + stanzaFoo, want: []policy.Package{foo, {Name: "foo", Version: "1.0-1", Arch: "i386", Source: "foo", SourceVersion: "1.0-1", Status: "install ok installed", Installed: true}}},
 	}
 	for _, tc := range tests {
@@ -69,6 +75,20 @@ func TestParseStatusErrors(t *testing.T) {
 		{"missing Version", "Package: foo\nStatus: install ok unpacked\n", "parsing dpkg status: stanza at line 1: package foo: missing or empty Version field"},
 		{"empty source version", "Package: foo\nStatus: install ok installed\nVersion: 1\nSource: bar ()\n", `parsing dpkg status: stanza at line 1: package foo: source "bar ()": empty version`},
 		{"duplicate package", stanzaFoo + "\n" + stanzaFoo, "parsing dpkg status: duplicate entry for package foo:amd64"},
+		// The next ones were checked with dpkg-query 1.21.22, which fails
+		// on each with the same words.
+		{"name starting with a dash", "Package: -x\nStatus: install ok installed\nVersion: 1\n", `parsing dpkg status: stanza at line 1: package "-x": invalid package name: must start with an alphanumeric character`},
+		{"name with a colon", "Package: a:b\nStatus: install ok installed\nVersion: 1\n", `parsing dpkg status: stanza at line 1: package "a:b": invalid package name: character ':' not allowed`},
+		{"name on a continuation line", "Package:\n a\nStatus: install ok installed\nVersion: 1\n", `parsing dpkg status: stanza at line 1: package "\na": invalid package name: must start with an alphanumeric character`},
+		{"version with a space", "Package: a\nStatus: install ok installed\nVersion: 1.0 1\n", `parsing dpkg status: stanza at line 1: package a: version "1.0 1": version string has embedded spaces`},
+		{"version over two lines", "Package: a\nStatus: install ok installed\nVersion: 1.0\n foo\n", `parsing dpkg status: stanza at line 1: package a: version "1.0\nfoo": version string has embedded spaces`},
+		{"empty revision", "Package: a\nStatus: install ok installed\nVersion: 1.0-\n", `parsing dpkg status: stanza at line 1: package a: version "1.0-": revision number is empty`},
+		{"nothing after colon", "Package: a\nStatus: install ok installed\nVersion: 1:\n", `parsing dpkg status: stanza at line 1: package a: version "1:": nothing after colon in version number`},
+		{"empty epoch", "Package: a\nStatus: install ok installed\nVersion: :1\n", `parsing dpkg status: stanza at line 1: package a: version ":1": epoch in version is empty`},
+		{"epoch not a number", "Package: a\nStatus: install ok installed\nVersion: 1a:1\n", `parsing dpkg status: stanza at line 1: package a: version "1a:1": epoch in version is not number`},
+		{"negative epoch", "Package: a\nStatus: install ok installed\nVersion: -1:1\n", `parsing dpkg status: stanza at line 1: package a: version "-1:1": epoch in version is negative`},
+		{"epoch too big", "Package: a\nStatus: install ok installed\nVersion: 2147483648:1\n", `parsing dpkg status: stanza at line 1: package a: version "2147483648:1": epoch in version is too big`},
+		{"empty upstream version", "Package: a\nStatus: install ok installed\nVersion: -1\n", `parsing dpkg status: stanza at line 1: package a: version "-1": version number is empty`},
 		{"errors joined", "Package:\n\nPackage: bar\nStatus: x\n", "parsing dpkg status: stanza at line 1: missing or empty Package field\n" +
 			`stanza at line 3: package bar: status "x": want three words`},
 	}

@@ -95,3 +95,59 @@ func checkChars(s, symbols string) error {
 	}
 	return nil
 }
+
+// checkDBVersion rejects a version that dpkg refuses to read from its
+// database, with dpkg's words (parseversion in lib/dpkg/parsehelp.c).
+// What dpkg only warns about there, such as a first character that is no
+// digit, passes; Compare rejects it later. v has no surrounding blanks.
+func checkDBVersion(v string) error {
+	if v == "" {
+		return errors.New("version string is empty")
+	}
+	// A continuation line puts a newline in the value, where dpkg keeps
+	// the line's leading blank.
+	if strings.ContainsAny(v, " \t\n") {
+		return errors.New("version string has embedded spaces")
+	}
+	if epoch, after, ok := strings.Cut(v, ":"); ok {
+		if err := checkEpoch(epoch); err != nil {
+			return err
+		}
+		if after == "" {
+			return errors.New("nothing after colon in version number")
+		}
+		v = after
+	}
+	if i := strings.LastIndexByte(v, '-'); i >= 0 {
+		if i == len(v)-1 {
+			return errors.New("revision number is empty")
+		}
+		v = v[:i]
+	}
+	if v == "" {
+		return errors.New("version number is empty")
+	}
+	return nil
+}
+
+// checkEpoch reads an epoch as dpkg does, with strtol: an optional sign,
+// then digits, up to INT_MAX.
+func checkEpoch(epoch string) error {
+	digits := epoch
+	if digits != "" && (digits[0] == '+' || digits[0] == '-') {
+		digits = digits[1:]
+	}
+	n := len(digits) - len(strings.TrimLeft(digits, "0123456789"))
+	switch {
+	case n == 0:
+		return errors.New("epoch in version is empty")
+	case n < len(digits):
+		return errors.New("epoch in version is not number")
+	case epoch[0] == '-' && strings.Trim(digits, "0") != "":
+		return errors.New("epoch in version is negative")
+	}
+	if e, err := strconv.ParseInt(digits, 10, 64); err != nil || e > math.MaxInt32 {
+		return errors.New("epoch in version is too big")
+	}
+	return nil
+}
