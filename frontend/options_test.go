@@ -1,6 +1,9 @@
 package frontend
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestParseOptions(t *testing.T) {
 	cases := []struct {
@@ -39,5 +42,19 @@ func TestParseOptions(t *testing.T) {
 				t.Errorf("got %s %s, want %s %s", o.Image, o.ReportFile, tc.wantImage, tc.wantReport)
 			}
 		})
+	}
+}
+
+func TestParseFetchTimeout(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": 0, "45s": 45 * time.Second, "2m": 2 * time.Minute, "10": 10 * time.Second} {
+		o, err := parseOptions(map[string]string{"fetch-timeout": v})
+		if err != nil || o.FetchTimeout != want {
+			t.Errorf("fetch-timeout=%q: %v, %v; want %v", v, o.FetchTimeout, err, want)
+		}
+	}
+	for _, bad := range []string{"0", "-1s", "500ms", "soon"} {
+		if _, err := parseOptions(map[string]string{"fetch-timeout": bad}); err == nil {
+			t.Errorf("fetch-timeout=%q must fail", bad)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/command"
@@ -40,6 +41,9 @@ type imageOptions struct {
 	vexFile      string
 	ignoreErrors bool
 	updateAll    bool
+	// fetchTimeout bounds each request of the package manager; zero is
+	// the frontend's default.
+	fetchTimeout time.Duration
 	builder      builderOptions
 }
 
@@ -97,6 +101,7 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	f.BoolVar(&o.updateAll, "update-all", false, "Upgrade every package with a newer version in the image's sources (no report)")
 	f.BoolVar(&o.ignoreErrors, "ignore-errors", false, "Keep the patched image when a package stays below its fixed version (warn instead of failing)")
 	f.StringVar(&o.vexFile, "vex", "", "Write an OpenVEX document of the vulnerabilities verified fixed to this file")
+	f.DurationVar(&o.fetchTimeout, "fetch-timeout", 0, "Fail a package download or index refresh after this long without an answer, per request and attempt (default 30s)")
 	addBuilderFlags(f, &o.builder)
 	return cmd
 }
@@ -116,6 +121,9 @@ func (o *imageOptions) validate() error {
 	}
 	if o.push && len(o.outputs) > 0 {
 		return usageError{fmt.Errorf("--push and --output cannot be combined: add push=true to a type=image output instead")}
+	}
+	if o.fetchTimeout != 0 && o.fetchTimeout < time.Second {
+		return usageError{fmt.Errorf("--fetch-timeout %s: must be at least 1s", o.fetchTimeout)}
 	}
 	if o.network != "" && o.network != "default" && o.network != "host" {
 		return usageError{fmt.Errorf("--network %q: must be default or host", o.network)}

@@ -2,13 +2,17 @@ package plugin
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/darn-dev/darn/distros"
 )
@@ -102,11 +106,11 @@ func TestValidateRepoMirror(t *testing.T) {
 }
 
 func TestFrontendAttrs(t *testing.T) {
-	o := imageOptions{image: "debian:12", platform: "linux/arm64", noCache: true, mirrors: []distros.Mirror{
+	o := imageOptions{image: "debian:12", platform: "linux/arm64", noCache: true, fetchTimeout: 5 * time.Second, mirrors: []distros.Mirror{
 		{Original: "http://a/x", Mirror: "http://m/x"}, {Original: "https://b", Mirror: "https://n/b"},
 	}}
 	want := map[string]string{
-		"image": "debian:12", "report": "r.json", "context:report": "local:report",
+		"image": "debian:12", "report": "r.json", "context:report": "local:report", "fetch-timeout": "5s",
 		"platform": "linux/arm64", "no-cache": "", "repo-mirror": "http://a/x=http://m/x,https://b=https://n/b",
 	}
 	if got := o.frontendAttrs("r.json"); !reflect.DeepEqual(got, want) {
@@ -174,5 +178,18 @@ func TestOnePlatformOnly(t *testing.T) {
 		if got := onePlatformOnly(tc.exports); got != tc.want {
 			t.Errorf("onePlatformOnly(%+v) = %v, want %v", tc.exports, got, tc.want)
 		}
+	}
+}
+
+// A builder that goes away mid-patch is named, with what to do.
+func TestExplainLostBuilder(t *testing.T) {
+	info := builderInfo{}
+	err := explain(fmt.Errorf("solving: %w", status.Error(codes.Unavailable, "error reading from server: EOF")), info)
+	if !strings.Contains(err.Error(), "lost the connection to the builder") || !strings.Contains(err.Error(), "run the command again") {
+		t.Errorf("explain = %v", err)
+	}
+	other := errors.New("failed to solve: exit code: 1")
+	if got := explain(other, info); got != other {
+		t.Errorf("explain changed an unrelated error: %v", got)
 	}
 }

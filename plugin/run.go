@@ -16,6 +16,8 @@ import (
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/frontend"
@@ -169,6 +171,9 @@ func (o imageOptions) frontendAttrs(reportFile string) map[string]string {
 		delete(attrs, "report")
 		delete(attrs, "context:report")
 	}
+	if o.fetchTimeout > 0 {
+		attrs["fetch-timeout"] = o.fetchTimeout.String()
+	}
 	if len(o.mirrors) > 0 {
 		attrs["repo-mirror"] = distros.FormatMirrors(o.mirrors)
 	}
@@ -315,6 +320,10 @@ func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.Solv
 // explain adds what to do to builder errors whose cause is the builder's
 // setup, not darn's inputs.
 func explain(err error, info builderInfo) error {
+	if s, ok := status.FromError(err); ok && s.Code() == codes.Unavailable {
+		return fmt.Errorf("lost the connection to the builder %s while patching (did it stop or restart?): "+
+			"the patch did not complete and no image was written; run the command again once the builder is back: %w", info, err)
+	}
 	if strings.Contains(err.Error(), "network bridge not found") {
 		return fmt.Errorf("%w\nthe builder %s gives build steps no network (a Docker daemon started with --bridge=none), "+
 			"but the package manager needs one: pass --network host, or use a buildx builder (docker buildx create --driver docker-container)", err, info)
