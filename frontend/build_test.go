@@ -337,3 +337,24 @@ func TestBuildStepErrors(t *testing.T) {
 		}
 	}
 }
+
+// A report that lists nothing darn can patch says so: a clean image's
+// report and a report of language packages only are told apart.
+func TestBuildEmptyReport(t *testing.T) {
+	for report, want := range map[string]string{
+		`[]`:                 "report report.json lists no vulnerabilities: nothing to patch",
+		`{"matches":null}`:   "report report.json lists no vulnerabilities: nothing to patch",
+		"\ufeff" + `null`:    "report report.json lists no vulnerabilities: nothing to patch",
+		`{"SchemaVersion":2,"Results":[{"Target":"app/go.sum","Class":"lang-pkgs","Type":"gomod","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"x","FixedVersion":"1.1"}]}]}`: "report report.json lists 1 vulnerabilities, none in OS packages",
+	} {
+		f := newFake(defaultOpts)
+		f.report = report
+		if _, err := Build(context.Background(), f); err != nil {
+			t.Errorf("%s: %v", report, err)
+			continue
+		}
+		if !strings.Contains(strings.Join(f.warnings, "\n"), want) {
+			t.Errorf("%s: warnings %q, want %q", report, f.warnings, want)
+		}
+	}
+}

@@ -23,8 +23,10 @@ type planned struct {
 	img      image
 	probe    gwclient.Reference
 	db       pkgDB
-	// report is the platform's report; zero in update-all mode.
-	report report.Report
+	// report is the platform's report, read from reportFile; zero in
+	// update-all mode.
+	report     report.Report
+	reportFile string
 	// tooling is the pinned tooling image for an image without a package
 	// manager; nil otherwise.
 	tooling *image
@@ -52,7 +54,7 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 		return planned{}, fmt.Errorf("reading packages of %s: %w", img.Ref, err)
 	}
 	rel := db.release
-	pp := planned{platform: pl, img: img, probe: probe, db: db, report: rep.Report}
+	pp := planned{platform: pl, img: img, probe: probe, db: db, report: rep.Report, reportFile: rep.File}
 	pp.summary = Summary{Platform: formatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: rel.ID + " " + rel.VersionID}
 	if !db.packageManager {
 		if err := p.useTooling(ctx, &pp); err != nil {

@@ -132,7 +132,7 @@ func (p *patcher) addSummary(res interface{ AddMeta(string, []byte) }) error {
 // packages the plan will not touch and why.
 func (p *patcher) warnPlan(ctx context.Context, pp planned) {
 	img, pl, rel, plan := pp.img, pp.summary.Platform, pp.db.release, pp.summary.Plan
-	var msgs []string
+	msgs := emptyReport(pp)
 	if fam := pp.report.OS.Family; fam != "" && !rel.Is(fam) {
 		msgs = append(msgs, fmt.Sprintf("the report is for %s %s but %s is %s %s", fam, pp.report.OS.Version, img.Ref, rel.ID, rel.VersionID))
 	}
@@ -160,6 +160,19 @@ func (p *patcher) warnPlan(ctx context.Context, pp planned) {
 	for _, m := range msgs {
 		_ = p.c.Warn(ctx, dgst, m, gwclient.WarnOpts{Level: 1})
 	}
+}
+
+// emptyReport says why a report leads to nothing to patch when it names no
+// vulnerability in an OS package: a clean image's report is valid, but a
+// user who passed the wrong file should learn so.
+func emptyReport(pp planned) []string {
+	if pp.reportFile == "" || pp.report.Findings() > 0 {
+		return nil
+	}
+	if n := pp.report.OtherFindings; n > 0 {
+		return []string{fmt.Sprintf("report %s lists %d vulnerabilities, none in OS packages (darn patches OS packages only): nothing to patch", pp.reportFile, n)}
+	}
+	return []string{fmt.Sprintf("report %s lists no vulnerabilities: nothing to patch", pp.reportFile)}
 }
 
 // actionText says in words why a package is left alone.
