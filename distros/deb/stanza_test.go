@@ -49,6 +49,8 @@ func TestParseStanzasContinuations(t *testing.T) {
 	}
 }
 
+// TestParseStatusLarge checks the packages of the 600 KB database that
+// BenchmarkParseStatus reads.
 func TestParseStatusLarge(t *testing.T) {
 	got, err := ParseStatus(longStatus(2, 100_000))
 	if err != nil {
@@ -63,6 +65,8 @@ func TestParseStatusLarge(t *testing.T) {
 	}
 }
 
+// TestParseStatusDirLarge checks the packages of the tree that
+// BenchmarkParseStatusDir reads.
 func TestParseStatusDirLarge(t *testing.T) {
 	const n = 200
 	got, err := ParseStatusDir(longStatusDir(n, 1_000))
