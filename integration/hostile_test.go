@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -77,22 +78,28 @@ func checkInImage(t *testing.T, c *client.Client, image, script string) string {
 
 // An image whose apt-get plants package files in every cache it can reach
 // cannot reach the next patch of another image: that patch's packages are
-// the genuine ones, file for file.
+// the genuine ones, file for file. Both images are the test image plus a
+// file of their own, so that no earlier run's cached step answers for
+// them; --no-cache is not used, since BuildKit empties a step's cache
+// mounts under it.
 func TestHostileImageCannotPoisonOtherPatches(t *testing.T) {
 	e := newEntryBed(t)
-	hostile := hostileRef(e.bed, "apt-wrapper")
+	hostile, other := hostileRef(e.bed, "apt-wrapper"), hostileRef(e.bed, "genuine")
+	nonce := llb.Mkfile("/etc/darn-test-nonce", 0o644, []byte(time.Now().String()))
 	pushDerived(t, e.bed, e.TestImage, hostile, llb.Image(e.TestImage).
-		File(llb.Mkfile("/usr/local/bin/apt-get", 0o755, hostileAptGet)))
-	hostileReport := filepath.Join(writeReport(t, hostile, e.rel, e.cands), "report.json")
-	out := runPlugin(t, e.bed, 0, "patch", "image", hostile, "--report", hostileReport,
-		"--tag", hostile+"-patched", "--push", "--no-cache", "--progress", "plain")
-	if !strings.Contains(out, "hostile apt-get: planted") {
+		File(nonce.Mkfile("/usr/local/bin/apt-get", 0o755, hostileAptGet)))
+	pushDerived(t, e.bed, e.TestImage, other, llb.Image(e.TestImage).File(nonce))
+	// The hostile image's own patch is its own business: it may fail.
+	cmd := dockerCmd(t, dockerConfigWithPlugin(t), []string{"BUILDKIT_HOST=" + e.BuildkitHost}, "patch", "image", hostile,
+		"--report", filepath.Join(writeReport(t, hostile, e.rel, e.cands), "report.json"), "--tag", hostile+"-patched", "--push", "--progress", "plain")
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "hostile apt-get: planted") {
 		t.Fatalf("the hostile apt-get planted nothing, so this test proves nothing:\n%s", out)
 	}
 
-	tag := e.tag("after-hostile")
-	runPlugin(t, e.bed, 0, "patch", "image", e.TestImage, "--report", filepath.Join(e.reportDir, "report.json"),
-		"--tag", tag, "--push", "--no-cache", "--progress", "plain")
+	tag := other + "-patched"
+	runPlugin(t, e.bed, 0, "patch", "image", other, "--report", filepath.Join(writeReport(t, other, e.rel, e.cands), "report.json"),
+		"--tag", tag, "--push", "--progress", "plain")
 	patched := fetchImage(t, tag)
 	for _, le := range patched.layerEntries(t, len(patched.Manifest.Layers)-1, func(string) bool { return false }) {
 		if strings.Contains(le.Name, "darn-planted") {
@@ -111,13 +118,11 @@ touch "$OUT"`)
 	if got != "" {
 		t.Errorf("the patched image's packages are not the genuine ones:\n%s", got)
 	}
-	assertPackages(t, fetchImage(t, e.TestImage), patched, e.cands)
+	assertPackages(t, fetchImage(t, other), patched, e.cands)
 }
 
-// plantLinks derives a distroless image whose library directory is an
-// absolute symlink to a directory that also exists in the tooling image,
-// and whose md5sums sidecars are absolute symlinks into the tooling
-// container's /tmp. script runs with the image's root at /target.
+// plantLinks derives a distroless image from the bed's by script, which
+// runs with the image's root at /target.
 func plantLinks(t *testing.T, d distrolessBed, name, script string) string {
 	t.Helper()
 	ref := hostileRef(d.bed, name)
@@ -131,9 +136,11 @@ func plantLinks(t *testing.T, d distrolessBed, name, script string) string {
 }
 
 // A distroless image's planted absolute symlinks are resolved inside the
-// image: the new files land where the image sees its libraries, the
-// planted sidecar links are replaced, and the image's own view of every
-// upgraded package's files matches the package.
+// image: its library directory links to a directory that also exists in
+// the tooling image, and md5sums sidecars link into the tooling
+// container's /tmp. The new files land where the image sees its
+// libraries, the planted sidecar links are replaced, and the image's own
+// view of every upgraded package's files matches the package.
 func TestDistrolessPlantedSymlinks(t *testing.T) {
 	d := newDistrolessBed(t)
 	cands := d.cands()
@@ -142,7 +149,12 @@ mkdir -p /target/usr/local/lib
 mv /target/usr/lib/x86_64-linux-gnu/* /target/usr/local/lib/
 rmdir /target/usr/lib/x86_64-linux-gnu
 ln -s /usr/local/lib /target/usr/lib/x86_64-linux-gnu
-for p in $PACKAGES; do ln -sf /tmp/darn-planted-$p /target/var/lib/dpkg/status.d/$p.md5sums; done`)
+# Libraries keep their sidecars, so that the check below reads their
+# files through the planted directory link; the others' sidecars lead
+# into the tooling container.
+for p in $PACKAGES; do
+  case $p in lib*) ;; *) ln -sf /tmp/darn-planted-$p /target/var/lib/dpkg/status.d/$p.md5sums ;; esac
+done`)
 	report := filepath.Join(writeReport(t, hostile, d.rel, cands), "report.json")
 	tag := d.tag("planted-links")
 	runPlugin(t, d.bed, 0, "patch", "image", hostile, "--report", report, "--source-policy", policyFile(t, convertRule(defaultTooling, d.tooling)),
@@ -166,7 +178,7 @@ ln -s /usr/lib/x86_64-linux-gnu /target/usr/lib/x86_64-linux-gnu`)
 	tag := d.tag("loop")
 	out := runPlugin(t, d.bed, 1, "patch", "image", hostile, "--report", report, "--source-policy", policyFile(t, convertRule(defaultTooling, d.tooling)),
 		"--tag", tag, "--push", "--progress", "plain")
-	if !strings.Contains(out, "refusing /usr/lib/x86_64-linux-gnu: too many levels of symbolic links in the image") {
+	if !regexp.MustCompile(`refusing /(usr/)?lib/x86_64-linux-gnu: too many levels of symbolic links in the image`).MatchString(out) {
 		t.Errorf("the refusal does not name the path:\n%s", out)
 	}
 	if tags := repoTags(t, repoOf(t, tag)); slices.Contains(tags, tag[strings.LastIndex(tag, ":")+1:]) {

@@ -94,3 +94,14 @@ func ProxyFromBuildArgs(args map[string]string) *llb.ProxyEnv {
 	}
 	return &pe
 }
+
+// BaseMount mounts base, the untouched original root, read-only at
+// BaseDir, for a step whose root (or another mount) is base too. The mount
+// goes through a no-op file op so that it is an input of its own: BuildKit
+// v0.34 releases an input used by two mounts of a failing step twice
+// ("releasing already released reference"), and that error then replaces
+// the step's own.
+func BaseMount(base llb.State) llb.RunOption {
+	own := base.File(llb.Mkdir("/", 0o755, llb.WithParents(true)), llb.WithCustomName("[internal] darn original root"))
+	return llb.AddMount(BaseDir, own, llb.Readonly)
+}

@@ -13,11 +13,11 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	spb "github.com/moby/buildkit/sourcepolicy/pb"
+	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/frontend"
@@ -302,7 +302,10 @@ func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.Solv
 		}
 		return []byte(resp.ExporterResponse[frontend.MetadataSummaryKey]), resp, nil
 	}
-	var summary []byte
+	var (
+		summary []byte
+		feErr   error
+	)
 	buildFunc := func(ctx context.Context, gc gwclient.Client) (*gwclient.Result, error) {
 		if err := checkSourcePolicySupport(gc.BuildOpts(), opt.SourcePolicy); err != nil {
 			return nil, err
@@ -311,16 +314,22 @@ func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.Solv
 		if res != nil {
 			summary = res.Metadata[frontend.MetadataSummaryKey]
 		}
+		feErr = err
 		return res, err
 	}
 	resp, err := c.Build(ctx, opt, "docker-patch", buildFunc, ch)
+	if err != nil && feErr != nil {
+		// The daemon answers with the first failed step's error; the
+		// frontend's says what it was doing, and why in darn's words.
+		err = feErr
+	}
 	return summary, resp, err
 }
 
 // explain adds what to do to builder errors whose cause is the builder's
 // setup, not darn's inputs.
 func explain(err error, info builderInfo) error {
-	if s, ok := status.FromError(err); ok && s.Code() == codes.Unavailable {
+	if grpcerrors.Code(err) == codes.Unavailable {
 		return fmt.Errorf("lost the connection to the builder %s while patching (did it stop or restart?): "+
 			"the patch did not complete and no image was written; run the command again once the builder is back: %w", info, err)
 	}

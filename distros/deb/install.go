@@ -98,7 +98,7 @@ func Install(base llb.State, plan policy.Plan, opt InstallOptions) (llb.State, e
 		return llb.State{}, err
 	}
 	runOpts := append(opt.stepOptions("install.sh", installScript, "apt-get install", args),
-		llb.AddMount(darnllb.BaseDir, base, llb.Readonly))
+		darnllb.BaseMount(base))
 	return base.User("root").Dir("/").Run(runOpts...).Root(), nil
 }
 

@@ -26,7 +26,7 @@ func InstallWithTooling(target, tooling llb.State, plan policy.Plan, opt Install
 	}
 	runOpts := append(opt.stepOptions("unpack.sh", rootScript+unpackScript, "unpack", args),
 		llb.AddEnv("DARN_TARGET", TargetDir),
-		llb.AddMount(darnllb.BaseDir, target, llb.Readonly))
+		darnllb.BaseMount(target))
 	run := tooling.User("root").Dir("/").Run(runOpts...)
 	return run.AddMount(TargetDir, target), nil
 }
