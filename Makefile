@@ -68,8 +68,9 @@ testbed-down: ## Stop the processes the test bed started
 	integration/testbed/down.sh
 
 .PHONY: test
-test: tools ## Run all tests: unit, then integration on the test bed
+test: tools ## Run all tests: unit, a brief run of every fuzz target, then integration on the test bed
 	$(MAKE) test-unit
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME_CI)
 	$(MAKE) test-integration
 
 .PHONY: test-unit
@@ -82,6 +83,15 @@ test-integration: testbed trivy plugin frontend ## Run the integration tests aga
 	set -a && source $(TESTBED)/env && set +a && \
 	  DARN_PLUGIN=$(BIN)/docker-patch DARN_REQUIRE_INTEGRATION=1 DARN_FRONTEND_IMAGE=$(FRONTEND_IMAGE) \
 	  $(BIN)/gotestsum --format testname -- -count=1 -timeout $(INTEGRATION_TIMEOUT) ./...
+
+# Every fuzz target runs for FUZZTIME: `make fuzz` for a while, `make test`
+# briefly (a count, which Go 1.26 ends cleanly; see hack/fuzz.sh).
+FUZZTIME ?= 30s
+FUZZTIME_CI ?= 1000x
+
+.PHONY: fuzz
+fuzz: ## Run every native Go fuzz target for FUZZTIME (default 30s) each
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
 .PHONY: golden
 golden: ## Regenerate golden files

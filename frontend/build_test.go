@@ -342,9 +342,9 @@ func TestBuildStepErrors(t *testing.T) {
 // report and a report of language packages only are told apart.
 func TestBuildEmptyReport(t *testing.T) {
 	for report, want := range map[string]string{
-		`[]`:                 "report report.json lists no vulnerabilities: nothing to patch",
-		`{"matches":null}`:   "report report.json lists no vulnerabilities: nothing to patch",
-		"\ufeff" + `null`:    "report report.json lists no vulnerabilities: nothing to patch",
+		`[]`:               "report report.json lists no vulnerabilities: nothing to patch",
+		`{"matches":null}`: "report report.json lists no vulnerabilities: nothing to patch",
+		"\ufeff" + `null`:  "report report.json lists no vulnerabilities: nothing to patch",
 		`{"SchemaVersion":2,"Results":[{"Target":"app/go.sum","Class":"lang-pkgs","Type":"gomod","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"x","FixedVersion":"1.1"}]}]}`: "report report.json lists 1 vulnerabilities, none in OS packages",
 	} {
 		f := newFake(defaultOpts)
