@@ -13,7 +13,7 @@ import (
 
 	"github.com/darn-dev/darn/distros/deb"
 	darnllb "github.com/darn-dev/darn/llb"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 	"github.com/darn-dev/darn/report"
 )
 
@@ -70,9 +70,9 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 
 // makePlan plans from the report, or in update-all mode from what the
 // image's sources offer, asked of apt in the image (or tooling image).
-func (p *patcher) makePlan(ctx context.Context, pp planned) (policy.Plan, error) {
+func (p *patcher) makePlan(ctx context.Context, pp planned) (plan.Plan, error) {
 	if !p.opts.UpdateAll {
-		return policy.Build(pp.report, pp.db.installed, deb.Versions{})
+		return plan.Build(pp.report, pp.db.installed, deb.Versions{})
 	}
 	runner := pp.img.State
 	if pp.tooling != nil {
@@ -80,17 +80,17 @@ func (p *patcher) makePlan(ctx context.Context, pp planned) (policy.Plan, error)
 	}
 	ref, err := solveState(ctx, p.c, deb.Upgradable(runner, pp.db.installed, p.installOptions(pp)))
 	if err != nil {
-		return policy.Plan{}, fmt.Errorf("listing upgradable packages: %w", explainStep(err))
+		return plan.Plan{}, fmt.Errorf("listing upgradable packages: %w", explainStep(err))
 	}
 	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: deb.UpgradableFile})
 	if err != nil {
-		return policy.Plan{}, fmt.Errorf("listing upgradable packages: %w", err)
+		return plan.Plan{}, fmt.Errorf("listing upgradable packages: %w", err)
 	}
 	candidates, err := deb.ParseUpgradable(dt)
 	if err != nil {
-		return policy.Plan{}, err
+		return plan.Plan{}, err
 	}
-	return policy.AllUpgrades(pp.db.installed, candidates, deb.Versions{})
+	return plan.AllUpgrades(pp.db.installed, candidates, deb.Versions{})
 }
 
 // patch patches one platform: plan, install, verify. An image with nothing
@@ -131,8 +131,8 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 // install runs the upgrade, in the image or from the tooling image, then
 // reads the package database back from the patched root and checks every
 // planned package reached its fixed version.
-func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, []Change, []policy.Item, error) {
-	plan := pp.summary.Plan
+func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, []Change, []plan.Item, error) {
+	pln := pp.summary.Plan
 	patched, err := p.upgrade(pp)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("building upgrade of %s: %w", pp.img.Ref, err)
@@ -145,9 +145,9 @@ func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("reading back the package database: %w", err)
 	}
-	err = verify(plan, after, deb.Versions{})
+	err = verify(pln, after, deb.Versions{})
 	if err == nil {
-		return ref, changes(plan, pp.db.installed, after), nil, nil
+		return ref, changes(pln, pp.db.installed, after), nil, nil
 	}
 	short, ok := errors.AsType[*ShortfallError](err)
 	if !ok || !p.opts.IgnoreErrors {
@@ -156,18 +156,18 @@ func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, 
 	// --ignore-errors: keep the image, say what fell short, and claim no
 	// fix for those packages.
 	p.info(ctx, pp.img, err.Error())
-	return ref, changes(withoutItems(plan, short.Packages), pp.db.installed, after), short.Packages, nil
+	return ref, changes(withoutItems(pln, short.Packages), pp.db.installed, after), short.Packages, nil
 }
 
 // withoutItems returns plan without the given items, so that their
 // changes carry no fixes.
-func withoutItems(plan policy.Plan, drop []policy.Item) policy.Plan {
+func withoutItems(pl plan.Plan, drop []plan.Item) plan.Plan {
 	gone := map[string]bool{}
 	for _, it := range drop {
 		gone[it.Name] = true
 	}
-	var out policy.Plan
-	for _, it := range plan.Items {
+	var out plan.Plan
+	for _, it := range pl.Items {
 		if !gone[it.Name] {
 			out.Items = append(out.Items, it)
 		}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/distros/deb"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 	"github.com/darn-dev/darn/report"
 )
 
@@ -33,7 +33,7 @@ const maxPackageDBSize = 256 << 20
 // pkgDB is what the probe learned about an image's packages.
 type pkgDB struct {
 	release   distros.Release
-	installed []policy.Package
+	installed []plan.Package
 	// packageManager is false for images without apt, dpkg or a shell.
 	packageManager bool
 }
@@ -55,7 +55,7 @@ func readPackages(ctx context.Context, ref gwclient.Reference, reported report.O
 
 // readDB reads dpkg's database: the status file, or the per-package files
 // in status.d that distroless images carry instead.
-func readDB(ctx context.Context, ref gwclient.Reference) ([]policy.Package, error) {
+func readDB(ctx context.Context, ref gwclient.Reference) ([]plan.Package, error) {
 	status, err := readFile(ctx, ref, dpkgStatusPath, maxPackageDBSize)
 	if err == nil {
 		return deb.ParseStatus(status)

@@ -9,7 +9,7 @@ import (
 
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 // MetadataSummaryKey is the result metadata key holding a JSON list of
@@ -30,14 +30,14 @@ type Summary struct {
 	ToolingDigest string `json:"toolingDigest,omitempty"`
 	// Kept is set for a platform of an index that was not patched (not
 	// named by the "platform" option): it is exported as it was.
-	Kept bool        `json:"kept,omitempty"`
-	Plan policy.Plan `json:"plan"`
+	Kept bool      `json:"kept,omitempty"`
+	Plan plan.Plan `json:"plan"`
 	// Changes lists every package whose version changed, planned or
 	// pulled in as a dependency. Empty when there was nothing to patch.
 	Changes []Change `json:"changes,omitempty"`
 	// BelowFixed lists planned packages still below their fixed version,
 	// kept because of ignore-errors.
-	BelowFixed []policy.Item `json:"belowFixed,omitempty"`
+	BelowFixed []plan.Item `json:"belowFixed,omitempty"`
 }
 
 // Change is one package version change in the patched image.
@@ -56,7 +56,7 @@ type Change struct {
 // ShortfallError lists planned packages that stayed below their fixed
 // version after the upgrade.
 type ShortfallError struct {
-	Packages []policy.Item
+	Packages []plan.Item
 	Got      map[string]string
 }
 
@@ -70,10 +70,10 @@ func (e *ShortfallError) Error() string {
 }
 
 // verify checks that every planned upgrade reached its fixed version.
-func verify(plan policy.Plan, after []policy.Package, cmp policy.Comparer) error {
+func verify(pl plan.Plan, after []plan.Package, cmp plan.Comparer) error {
 	got := versions(after)
 	short := &ShortfallError{Got: got}
-	for _, it := range plan.Upgrades() {
+	for _, it := range pl.Upgrades() {
 		c, err := cmp.Compare(got[it.Name], it.Fixed)
 		if err != nil || c < 0 {
 			short.Packages = append(short.Packages, it)
@@ -86,10 +86,10 @@ func verify(plan policy.Plan, after []policy.Package, cmp policy.Comparer) error
 }
 
 // changes lists the packages whose installed version differs after.
-func changes(plan policy.Plan, before, after []policy.Package) []Change {
+func changes(pl plan.Plan, before, after []plan.Package) []Change {
 	old := versions(before)
-	planned := map[string]policy.Item{}
-	for _, it := range plan.Upgrades() {
+	planned := map[string]plan.Item{}
+	for _, it := range pl.Upgrades() {
 		planned[it.Name] = it
 	}
 	var out []Change
@@ -105,7 +105,7 @@ func changes(plan policy.Plan, before, after []policy.Package) []Change {
 }
 
 // versions maps installed package names to versions.
-func versions(pkgs []policy.Package) map[string]string {
+func versions(pkgs []plan.Package) map[string]string {
 	m := make(map[string]string, len(pkgs))
 	for _, p := range pkgs {
 		if p.Installed {
@@ -131,16 +131,16 @@ func (p *patcher) addSummary(res interface{ AddMeta(string, []byte) }) error {
 // warnPlan tells the user, through BuildKit's warnings, about reported
 // packages the plan will not touch and why.
 func (p *patcher) warnPlan(ctx context.Context, pp planned) {
-	img, pl, rel, plan := pp.img, pp.summary.Platform, pp.db.release, pp.summary.Plan
+	img, pl, rel, pln := pp.img, pp.summary.Platform, pp.db.release, pp.summary.Plan
 	msgs := emptyReport(pp)
 	if fam := pp.report.OS.Family; fam != "" && !rel.Is(fam) {
 		msgs = append(msgs, fmt.Sprintf("the report is for %s %s but %s is %s %s", fam, pp.report.OS.Version, img.Ref, rel.ID, rel.VersionID))
 	}
-	byAction := map[policy.Action][]string{}
-	for _, it := range plan.Items {
+	byAction := map[plan.Action][]string{}
+	for _, it := range pln.Items {
 		byAction[it.Action] = append(byAction[it.Action], it.Name)
 	}
-	for _, a := range []policy.Action{policy.ActionNotInstalled, policy.ActionNoFix} {
+	for _, a := range []plan.Action{plan.ActionNotInstalled, plan.ActionNoFix} {
 		if names := byAction[a]; len(names) > 0 {
 			msgs = append(msgs, fmt.Sprintf("%s (%s): %s", actionText(a), pl, strings.Join(names, ", ")))
 		}
@@ -176,11 +176,11 @@ func emptyReport(pp planned) []string {
 }
 
 // actionText says in words why a package is left alone.
-func actionText(a policy.Action) string {
+func actionText(a plan.Action) string {
 	switch a {
-	case policy.ActionNotInstalled:
+	case plan.ActionNotInstalled:
 		return "reported but not installed, skipped"
-	case policy.ActionNoFix:
+	case plan.ActionNoFix:
 		return "no fix available yet"
 	default:
 		return string(a)

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/darn-dev/darn/frontend"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 // printSummary prints, per platform, the packages that changed, then where
@@ -85,14 +85,14 @@ func destination(o imageOptions) string {
 }
 
 // printSkipped lists, by reason, the reported packages left as they are.
-func printSkipped(w io.Writer, plan policy.Plan) {
-	byAction := map[policy.Action][]string{}
-	for _, it := range plan.Items {
+func printSkipped(w io.Writer, pl plan.Plan) {
+	byAction := map[plan.Action][]string{}
+	for _, it := range pl.Items {
 		byAction[it.Action] = append(byAction[it.Action], it.Name)
 	}
 	var open []string
-	for _, it := range plan.Items {
-		if it.Action == policy.ActionUpgrade {
+	for _, it := range pl.Items {
+		if it.Action == plan.ActionUpgrade {
 			for _, id := range it.Unfixed {
 				open = append(open, id+" ("+it.Name+")")
 			}
@@ -102,12 +102,12 @@ func printSkipped(w io.Writer, plan policy.Plan) {
 		fmt.Fprintf(w, "  still open, no fix yet: %s\n", strings.Join(open, ", "))
 	}
 	for _, a := range []struct {
-		action policy.Action
+		action plan.Action
 		text   string
 	}{
-		{policy.ActionAlreadyFixed, "already fixed"},
-		{policy.ActionNotInstalled, "reported but not installed"},
-		{policy.ActionNoFix, "no fix available yet"},
+		{plan.ActionAlreadyFixed, "already fixed"},
+		{plan.ActionNotInstalled, "reported but not installed"},
+		{plan.ActionNoFix, "no fix available yet"},
 	} {
 		if names := byAction[a.action]; len(names) > 0 {
 			fmt.Fprintf(w, "  %s: %s\n", a.text, strings.Join(names, ", "))

@@ -7,16 +7,16 @@ import (
 	"testing"
 
 	"github.com/darn-dev/darn/frontend"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 func TestPrintSummary(t *testing.T) {
 	sums := []frontend.Summary{{
 		Platform: "linux/amd64", OS: "debian 12", Image: "debian:12", Digest: "sha256:abc",
-		Plan: policy.Plan{Items: []policy.Item{
-			{Name: "libc6", Action: policy.ActionUpgrade},
-			{Name: "tar", Action: policy.ActionNoFix},
-			{Name: "zlib1g", Action: policy.ActionAlreadyFixed},
+		Plan: plan.Plan{Items: []plan.Item{
+			{Name: "libc6", Action: plan.ActionUpgrade},
+			{Name: "tar", Action: plan.ActionNoFix},
+			{Name: "zlib1g", Action: plan.ActionAlreadyFixed},
 		}},
 		Changes: []frontend.Change{
 			{Name: "libc-bin", From: "1", To: "2"},

@@ -1,7 +1,6 @@
-// Package policy turns a scanner report and the image's installed packages
-// into an update plan: per package, upgrade to a version, already fixed, not
-// installed, or no fix available. It also reads, checks and writes BuildKit
-// source policies (the rules that replace, pin or deny the images a patch
-// pulls). It is pure: BuildKit's policy types and matching engine, but no
-// client of a daemon and no IO.
+// Package policy reads, checks and writes BuildKit source policies: the
+// rules that replace, pin or deny the images a patch pulls, and whose
+// CONVERT rules on http(s) URLs act as repository mirrors. It uses
+// BuildKit's policy types and matching engine, but no client of a daemon
+// and no IO; the patch planning itself is package plan's.
 package policy

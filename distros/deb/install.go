@@ -16,7 +16,7 @@ import (
 
 	"github.com/darn-dev/darn/distros"
 	darnllb "github.com/darn-dev/darn/llb"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 // The apt scripts: common.sh holds the functions all use and is
@@ -92,8 +92,8 @@ const DefaultFetchTimeout = 30 * time.Second
 // installed at the lowest version its sources offer at or above the fixed
 // one. Index files, archives, logs and dpkg's backups stay on mounts or are
 // restored from the read-only base, so they never reach the layer.
-func Install(base llb.State, plan policy.Plan, opt InstallOptions) (llb.State, error) {
-	args, err := installArgs(plan)
+func Install(base llb.State, pl plan.Plan, opt InstallOptions) (llb.State, error) {
+	args, err := installArgs(pl)
 	if err != nil {
 		return llb.State{}, err
 	}
@@ -172,10 +172,10 @@ func mirrorPairs(mirrors []distros.Mirror) string {
 }
 
 // installArgs turns the plan's upgrades into NAME=MINVERSION arguments.
-func installArgs(plan policy.Plan) ([]string, error) {
-	ups := plan.Upgrades()
+func installArgs(pl plan.Plan) ([]string, error) {
+	ups := pl.Upgrades()
 	if len(ups) == 0 {
-		return nil, policy.ErrNothingToPatch
+		return nil, plan.ErrNothingToPatch
 	}
 	args := make([]string, 0, len(ups))
 	for _, it := range ups {
@@ -187,7 +187,7 @@ func installArgs(plan policy.Plan) ([]string, error) {
 		}
 		args = append(args, it.Name+"="+it.Fixed)
 	}
-	// The arguments are part of the step's cache key: same plan, same key.
+	// The arguments are part of the step's cache key: same pl, same key.
 	slices.Sort(args)
 	return args, nil
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/llb/llbtest"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 const (
@@ -23,19 +23,19 @@ const (
 	testTooling = "docker.io/library/debian@sha256:1111111111111111111111111111111111111111111111111111111111111111"
 )
 
-func testPlan() policy.Plan {
-	return policy.Plan{Items: []policy.Item{
-		{Name: "libc6", Installed: "2.36-9+deb12u9", Fixed: "2.36-9+deb12u10", Action: policy.ActionUpgrade},
-		{Name: "libssl3", Installed: "3.0.15-1~deb12u1", Fixed: "3.0.16-1~deb12u1", Action: policy.ActionUpgrade},
-		{Name: "tar", Action: policy.ActionNoFix},
-		{Name: "zlib1g", Installed: "1:1.2.13.dfsg-1", Fixed: "1:1.2.13.dfsg-1", Action: policy.ActionAlreadyFixed},
+func testPlan() plan.Plan {
+	return plan.Plan{Items: []plan.Item{
+		{Name: "libc6", Installed: "2.36-9+deb12u9", Fixed: "2.36-9+deb12u10", Action: plan.ActionUpgrade},
+		{Name: "libssl3", Installed: "3.0.15-1~deb12u1", Fixed: "3.0.16-1~deb12u1", Action: plan.ActionUpgrade},
+		{Name: "tar", Action: plan.ActionNoFix},
+		{Name: "zlib1g", Installed: "1:1.2.13.dfsg-1", Fixed: "1:1.2.13.dfsg-1", Action: plan.ActionAlreadyFixed},
 	}}
 }
 
-func marshalInstall(t *testing.T, plan policy.Plan, opt InstallOptions) *llb.Definition {
+func marshalInstall(t *testing.T, pl plan.Plan, opt InstallOptions) *llb.Definition {
 	t.Helper()
 	base := llb.Image(testBase, llb.Platform(opt.Platform))
-	st, err := Install(base, plan, opt)
+	st, err := Install(base, pl, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,20 +141,20 @@ func TestInstallDeterministic(t *testing.T) {
 func TestInstallRejects(t *testing.T) {
 	opt := InstallOptions{Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}}
 	cases := map[string]struct {
-		plan policy.Plan
+		pl plan.Plan
 		want error
 	}{
-		"nothing to upgrade": {plan: policy.Plan{Items: []policy.Item{{Name: "tar", Action: policy.ActionNoFix}}}},
-		"bad name":           {plan: policy.Plan{Items: []policy.Item{{Name: "libc6;rm -rf /", Fixed: "1", Action: policy.ActionUpgrade}}}},
-		"bad version":        {plan: policy.Plan{Items: []policy.Item{{Name: "libc6", Fixed: "$(id)", Action: policy.ActionUpgrade}}}},
+		"nothing to upgrade": {pl: plan.Plan{Items: []plan.Item{{Name: "tar", Action: plan.ActionNoFix}}}},
+		"bad name":           {pl: plan.Plan{Items: []plan.Item{{Name: "libc6;rm -rf /", Fixed: "1", Action: plan.ActionUpgrade}}}},
+		"bad version":        {pl: plan.Plan{Items: []plan.Item{{Name: "libc6", Fixed: "$(id)", Action: plan.ActionUpgrade}}}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Install(llb.Image(testBase), tc.plan, opt)
+			_, err := Install(llb.Image(testBase), tc.pl, opt)
 			if err == nil {
 				t.Fatal("want an error")
 			}
-			if name == "nothing to upgrade" && !errors.Is(err, policy.ErrNothingToPatch) {
+			if name == "nothing to upgrade" && !errors.Is(err, plan.ErrNothingToPatch) {
 				t.Fatalf("got %v, want ErrNothingToPatch", err)
 			}
 		})

@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 // TestParseStanzasLongFields reads a 600 KB database whose fields run over
@@ -56,7 +56,7 @@ func TestParseStatusLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []policy.Package{
+	want := []plan.Package{
 		{Name: "pkg0000", Version: "1.0-0", Arch: "amd64", Source: "pkg0000", SourceVersion: "1.0-0", Status: "install ok installed", Installed: true},
 		{Name: "pkg0001", Version: "1.0-1", Arch: "amd64", Source: "pkg0001", SourceVersion: "1.0-1", Status: "install ok installed", Installed: true},
 	}

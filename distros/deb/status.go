@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 // What a stanza without a Status field means depends on where it comes
@@ -39,7 +39,7 @@ const (
 // apt-get upgrades such packages like installed ones. It is false for
 // config-files (only conffiles are left) and half-installed (files are
 // partly present and Version may be absent).
-func ParseStatus(db []byte) ([]policy.Package, error) {
+func ParseStatus(db []byte) ([]plan.Package, error) {
 	pkgs, err := parsePackages(db, statusFileDefault)
 	if err != nil {
 		return nil, fmt.Errorf("parsing dpkg status: %w", err)
@@ -57,7 +57,7 @@ func ParseStatus(db []byte) ([]policy.Package, error) {
 // installed, since that is how distroless writes them, and its
 // Package.Status stays empty. Sidecar files such as <pkg>.md5sums or
 // <pkg>.preinst are skipped.
-func ParseStatusDir(files map[string][]byte) ([]policy.Package, error) {
+func ParseStatusDir(files map[string][]byte) ([]plan.Package, error) {
 	names := make([]string, 0, len(files))
 	for name := range files {
 		if !isSidecar(name) {
@@ -66,7 +66,7 @@ func ParseStatusDir(files map[string][]byte) ([]policy.Package, error) {
 	}
 	slices.Sort(names)
 
-	var all []policy.Package
+	var all []plan.Package
 	var errs []error
 	for _, name := range names {
 		pkgs, err := parsePackages(files[name], statusDirDefault)
@@ -101,8 +101,8 @@ func isSidecar(name string) bool {
 // sortUnique sorts by name and architecture, the order of dpkg-query -W,
 // and rejects duplicates: dpkg refuses two instances of one package and
 // architecture, and a plan could not tell which one to upgrade.
-func sortUnique(pkgs []policy.Package) error {
-	slices.SortFunc(pkgs, func(a, b policy.Package) int {
+func sortUnique(pkgs []plan.Package) error {
+	slices.SortFunc(pkgs, func(a, b plan.Package) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Arch, b.Arch))
 	})
 	for i := 1; i < len(pkgs); i++ {
@@ -117,12 +117,12 @@ func sortUnique(pkgs []policy.Package) error {
 // defaultStatus for stanzas without a Status field and dropping those in
 // the not-installed state. Errors are joined so one run reports every bad
 // stanza.
-func parsePackages(db []byte, defaultStatus string) ([]policy.Package, error) {
+func parsePackages(db []byte, defaultStatus string) ([]plan.Package, error) {
 	stanzas, err := parseStanzas(db)
 	if err != nil {
 		return nil, err
 	}
-	var pkgs []policy.Package
+	var pkgs []plan.Package
 	var errs []error
 	for _, s := range stanzas {
 		p, listed, err := toPackage(s, defaultStatus)
@@ -139,7 +139,7 @@ func parsePackages(db []byte, defaultStatus string) ([]policy.Package, error) {
 // toPackage converts one stanza. It reports listed=false for entries dpkg
 // keeps only as selections (the not-installed state), which dpkg-query -W
 // does not list either.
-func toPackage(s stanza, defaultStatus string) (p policy.Package, listed bool, err error) {
+func toPackage(s stanza, defaultStatus string) (p plan.Package, listed bool, err error) {
 	raw := s.fields["package"]
 	if raw == "" {
 		return p, false, errors.New("missing or empty Package field")
@@ -167,7 +167,7 @@ func toPackage(s stanza, defaultStatus string) (p policy.Package, listed bool, e
 	if err != nil {
 		return p, false, fmt.Errorf("package %s: %w", name, err)
 	}
-	return policy.Package{
+	return plan.Package{
 		Name:          name,
 		Version:       version,
 		Arch:          s.fields["architecture"],

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 // FuzzParseStatus feeds ParseStatus databases derived from the corpus and
@@ -58,7 +58,7 @@ func FuzzParseStatusDir(f *testing.F) {
 }
 
 // checkPackages checks the invariants ParseStatus documents.
-func checkPackages(t *testing.T, pkgs []policy.Package) {
+func checkPackages(t *testing.T, pkgs []plan.Package) {
 	t.Helper()
 	for i, p := range pkgs {
 		if err := checkName(p.Name); err != nil || p.Name != strings.ToLower(p.Name) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/darn-dev/darn/distros/deb"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 // corpusDir is the shared package-database corpus, relative to this
@@ -21,31 +21,31 @@ const corpusDir = "../../../shared/corpus/pkgdb"
 const stanzaFoo = "Package: foo\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0-1\n"
 
 func TestParseStatus(t *testing.T) {
-	foo := policy.Package{Name: "foo", Version: "1.0-1", Arch: "amd64", Source: "foo", SourceVersion: "1.0-1", Status: "install ok installed", Installed: true}
-	bar := policy.Package{Name: "bar", Version: "2:3.0-1+b1", Arch: "all", Source: "barsrc", SourceVersion: "3.0-1", Status: "install ok installed", Installed: true}
+	foo := plan.Package{Name: "foo", Version: "1.0-1", Arch: "amd64", Source: "foo", SourceVersion: "1.0-1", Status: "install ok installed", Installed: true}
+	bar := plan.Package{Name: "bar", Version: "2:3.0-1+b1", Arch: "all", Source: "barsrc", SourceVersion: "3.0-1", Status: "install ok installed", Installed: true}
 	const stanzaBar = "Package: bar\nStatus: install ok installed\nArchitecture: all\nSource: barsrc (3.0-1)\nVersion: 2:3.0-1+b1\n"
 	tests := []struct {
 		name string
 		in   string
-		want []policy.Package
+		want []plan.Package
 	}{
 		{name: "empty", in: "", want: nil},
 		{name: "only blank lines", in: "\n\n\n", want: nil},
-		{name: "sorted by name", in: stanzaFoo + "\n" + stanzaBar, want: []policy.Package{bar, foo}},
-		{name: "no final newline", in: strings.TrimSuffix(stanzaFoo, "\n"), want: []policy.Package{foo}},
-		{name: "CRLF", in: strings.ReplaceAll(stanzaFoo+"\n"+stanzaBar, "\n", "\r\n"), want: []policy.Package{bar, foo}},
-		{name: "extra blank lines", in: "\n\n" + stanzaFoo + "\n\n\n" + stanzaBar + "\n\n", want: []policy.Package{bar, foo}},
-		{name: "continuation lines", in: stanzaFoo + "Description: short\n long\n .\n\tmore\n", want: []policy.Package{foo}},
-		{name: "not-installed and status-less entries dropped", in: stanzaFoo + "\nPackage: gone\nStatus: purge ok not-installed\n\nPackage: nostatus\nVersion: 1\n", want: []policy.Package{foo}},
-		{name: "source without version", in: "Package: foo\nStatus: install ok installed\nSource: foosrc\nVersion: 1:1.0-1\n", want: []policy.Package{{Name: "foo", Version: "1:1.0-1", Source: "foosrc", SourceVersion: "1:1.0-1", Status: "install ok installed", Installed: true}}},
-		{name: "config-files is not installed", in: "Package: foo\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.0-1\n", want: []policy.Package{{Name: "foo", Version: "1.0-1", Arch: "amd64", Source: "foo", SourceVersion: "1.0-1", Status: "deinstall ok config-files"}}},
+		{name: "sorted by name", in: stanzaFoo + "\n" + stanzaBar, want: []plan.Package{bar, foo}},
+		{name: "no final newline", in: strings.TrimSuffix(stanzaFoo, "\n"), want: []plan.Package{foo}},
+		{name: "CRLF", in: strings.ReplaceAll(stanzaFoo+"\n"+stanzaBar, "\n", "\r\n"), want: []plan.Package{bar, foo}},
+		{name: "extra blank lines", in: "\n\n" + stanzaFoo + "\n\n\n" + stanzaBar + "\n\n", want: []plan.Package{bar, foo}},
+		{name: "continuation lines", in: stanzaFoo + "Description: short\n long\n .\n\tmore\n", want: []plan.Package{foo}},
+		{name: "not-installed and status-less entries dropped", in: stanzaFoo + "\nPackage: gone\nStatus: purge ok not-installed\n\nPackage: nostatus\nVersion: 1\n", want: []plan.Package{foo}},
+		{name: "source without version", in: "Package: foo\nStatus: install ok installed\nSource: foosrc\nVersion: 1:1.0-1\n", want: []plan.Package{{Name: "foo", Version: "1:1.0-1", Source: "foosrc", SourceVersion: "1:1.0-1", Status: "install ok installed", Installed: true}}},
+		{name: "config-files is not installed", in: "Package: foo\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.0-1\n", want: []plan.Package{{Name: "foo", Version: "1.0-1", Arch: "amd64", Source: "foo", SourceVersion: "1.0-1", Status: "deinstall ok config-files"}}},
 		// dpkg-query 1.21.22 lists these, with warnings, and writes the
 		// versions normalised (1:abc_1, 1.0-1-1); Version keeps them as written.
-		{name: "names and versions dpkg accepts", in: "Package: Foo_Bar+1.x\nStatus: install ok installed\nVersion: +1:abc_1\n\nPackage: b\nStatus: install ok installed\nVersion: -0:1.0-1-1\n", want: []policy.Package{
+		{name: "names and versions dpkg accepts", in: "Package: Foo_Bar+1.x\nStatus: install ok installed\nVersion: +1:abc_1\n\nPackage: b\nStatus: install ok installed\nVersion: -0:1.0-1-1\n", want: []plan.Package{
 			{Name: "b", Version: "-0:1.0-1-1", Source: "b", SourceVersion: "-0:1.0-1-1", Status: "install ok installed", Installed: true},
 			{Name: "foo_bar+1.x", Version: "+1:abc_1", Source: "foo_bar+1.x", SourceVersion: "+1:abc_1", Status: "install ok installed", Installed: true},
 		}},
-		{name: "multi-arch instances", in: "Package: foo\nStatus: install ok installed\nArchitecture: i386\nVersion: 1.0-1\n\n" + stanzaFoo, want: []policy.Package{foo, {Name: "foo", Version: "1.0-1", Arch: "i386", Source: "foo", SourceVersion: "1.0-1", Status: "install ok installed", Installed: true}}},
+		{name: "multi-arch instances", in: "Package: foo\nStatus: install ok installed\nArchitecture: i386\nVersion: 1.0-1\n\n" + stanzaFoo, want: []plan.Package{foo, {Name: "foo", Version: "1.0-1", Arch: "i386", Source: "foo", SourceVersion: "1.0-1", Status: "install ok installed", Installed: true}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,7 +131,7 @@ func TestParseStatusDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []policy.Package{
+	want := []plan.Package{
 		{Name: "foo", Version: "1.0-1", Arch: "amd64", Source: "foo", SourceVersion: "1.0-1", Status: "install ok installed", Installed: true},
 		{Name: "libpython3.11", Version: "3.11.2-6", Arch: "arm64", Source: "libpython3.11", SourceVersion: "3.11.2-6", Installed: true},
 		{Name: "libssl3", Version: "3.0.15-1~deb12u1", Arch: "arm64", Source: "openssl", SourceVersion: "3.0.15-1~deb12u1", Installed: true},
@@ -248,7 +248,7 @@ func corpusExpectations() map[string]string {
 	}
 }
 
-func summary(pkgs []policy.Package, err error) string {
+func summary(pkgs []plan.Package, err error) string {
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -301,7 +301,7 @@ func hasDpkgDB(dir string) bool {
 // loadDB parses a case's dpkg database as the frontend would: the
 // status.d/ directory of a distroless image when present, else the status
 // file.
-func loadDB(t *testing.T, dir string) ([]policy.Package, error) {
+func loadDB(t *testing.T, dir string) ([]plan.Package, error) {
 	t.Helper()
 	statusD := filepath.Join(dir, "var/lib/dpkg/status.d")
 	entries, err := os.ReadDir(statusD)
@@ -347,7 +347,7 @@ func compareRows(t *testing.T, got, want []string) {
 
 // dpkgQueryRows formats packages as the expected TSV rows and checks that
 // Installed agrees with the state, which the TSV does not show.
-func dpkgQueryRows(t *testing.T, pkgs []policy.Package) []string {
+func dpkgQueryRows(t *testing.T, pkgs []plan.Package) []string {
 	t.Helper()
 	rows := make([]string, 0, len(pkgs))
 	for _, p := range pkgs {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/darn-dev/darn/distros"
 	darnllb "github.com/darn-dev/darn/llb"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 // TargetDir is where the tooling container sees the image being patched.
@@ -19,8 +19,8 @@ const TargetDir = "/run/darn/target"
 // the target root mounted at TargetDir; the returned state is that mount:
 // the target's own layers plus exactly one layer of what changed, diffed
 // against the TARGET's root, never against the tooling image's.
-func InstallWithTooling(target, tooling llb.State, plan policy.Plan, opt InstallOptions) (llb.State, error) {
-	args, err := installArgs(plan)
+func InstallWithTooling(target, tooling llb.State, pl plan.Plan, opt InstallOptions) (llb.State, error) {
+	args, err := installArgs(pl)
 	if err != nil {
 		return llb.State{}, err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 
 	darnllb "github.com/darn-dev/darn/llb"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 //go:embed upgradable.sh
@@ -29,7 +29,7 @@ const (
 // newer version. runner is the image itself, or the tooling image for an
 // image without a package manager; installed is the image's package list.
 // Nothing of the run reaches an image: only the answer is read.
-func Upgradable(runner llb.State, installed []policy.Package, opt InstallOptions) llb.State {
+func Upgradable(runner llb.State, installed []plan.Package, opt InstallOptions) llb.State {
 	var args []string
 	for _, p := range installed {
 		if p.Installed && nameRE.MatchString(p.Name) && versionRE.MatchString(p.Version) {

@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/darn-dev/darn/distros/deb"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
-var _ policy.Comparer = deb.Versions{}
+var _ plan.Comparer = deb.Versions{}
 
 type versionCase struct {
 	line     int

@@ -11,11 +11,11 @@ import (
 	"github.com/moby/buildkit/client/llb"
 
 	"github.com/darn-dev/darn/distros/deb"
-	"github.com/darn-dev/darn/policy"
+	"github.com/darn-dev/darn/plan"
 )
 
 // InstalledPackages reads the dpkg database out of an image on the daemon.
-func InstalledPackages(ctx context.Context, c *client.Client, image string) ([]policy.Package, error) {
+func InstalledPackages(ctx context.Context, c *client.Client, image string) ([]plan.Package, error) {
 	st := llb.Image(image, llb.ResolveModeForcePull)
 	files, err := ReadFiles(ctx, c, st, "/var/lib/dpkg/status")
 	if err != nil {
@@ -26,7 +26,7 @@ func InstalledPackages(ctx context.Context, c *client.Client, image string) ([]p
 
 // PrintComparison writes a table of the packages whose versions differ
 // between two package lists.
-func PrintComparison(w io.Writer, before, after []policy.Package) int {
+func PrintComparison(w io.Writer, before, after []plan.Package) int {
 	old := map[string]string{}
 	for _, p := range before {
 		old[p.Name] = p.Version

@@ -1,4 +1,4 @@
-package policy
+package plan
 
 // Package is one package installed in an image, as its package database
 // records it.
