@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -12,54 +12,32 @@ import (
 	bkresult "github.com/moby/buildkit/solver/result"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/vex"
 )
 
 // vexPath is where the attestation's document lies in its reference.
 const vexPath = "/openvex.json"
 
-// Fixed lists the vulnerabilities the summary's platform verified fixed:
-// only planned upgrades carry fixes, and ignore-errors already took out
-// the packages that fell short.
-func (s Summary) Fixed() []vex.Fixed {
-	var changes []vex.PackageChange
-	for _, c := range s.Changes {
-		if c.Planned && len(c.Fixes) > 0 {
-			changes = append(changes, vex.PackageChange{Name: c.Name, To: c.To, Arch: c.Arch, Fixes: c.Fixes})
-		}
+// attestVEX keeps the platform's OpenVEX document as its attestation;
+// a platform where nothing was fixed has no statement to make.
+func (p *patcher) attestVEX(ctx context.Context, pl ocispecs.Platform, s patch.Summary, ts time.Time) error {
+	att, err := p.vexAttestation(ctx, s, ts)
+	if err != nil || att == nil {
+		return err
 	}
-	return vex.FromChanges(strings.ReplaceAll(s.OS, " ", "-"), debArch(s.Platform), changes)
-}
-
-// debArch maps an OCI platform ("linux/arm/v7") to Debian's architecture
-// name ("armhf").
-func debArch(platform string) string {
-	parts := strings.Split(platform, "/")
-	if len(parts) < 2 {
-		return ""
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.attestations == nil {
+		p.attestations = map[string]gwclient.Reference{}
 	}
-	switch strings.Join(parts[1:], "/") {
-	case "arm/v7":
-		return "armhf"
-	case "arm/v5", "arm/v6":
-		return "armel"
-	case "386":
-		return "i386"
-	case "ppc64le":
-		return "ppc64el"
-	case "arm64/v8":
-		return "arm64"
-	}
-	return parts[1]
+	p.attestations[patch.PlatformKey(pl)] = att
+	return nil
 }
 
 // vexAttestation makes the platform's OpenVEX document into a reference
 // for its attestation; nil when nothing was fixed (no statement to make).
-func (p *patcher) vexAttestation(ctx context.Context, s Summary) (gwclient.Reference, error) {
-	ts, err := p.epoch()
-	if err != nil {
-		return nil, err
-	}
+func (p *patcher) vexAttestation(ctx context.Context, s patch.Summary, ts time.Time) (gwclient.Reference, error) {
 	doc, err := vex.Attested(vex.Input{Fixed: s.Fixed(), Timestamp: ts})
 	if errors.Is(err, vex.ErrNothingFixed) {
 		return nil, nil
@@ -79,16 +57,6 @@ func (p *patcher) vexAttestation(ctx context.Context, s Summary) (gwclient.Refer
 	return ref, nil
 }
 
-// keepAttestation records a platform's attestation reference.
-func (p *patcher) keepAttestation(pl ocispecs.Platform, ref gwclient.Reference) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.attestations == nil {
-		p.attestations = map[string]gwclient.Reference{}
-	}
-	p.attestations[platformKey(pl)] = ref
-}
-
 // attach adds the OpenVEX attestation of each patched platform to the
 // result, under the platform's export id; BuildKit fills in the in-toto
 // subject (the platform's manifest) when it exports the image.
@@ -96,7 +64,7 @@ func (p *patcher) attach(res *gwclient.Result, ids map[string]ocispecs.Platform)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for id, pl := range ids {
-		ref, ok := p.attestations[platformKey(pl)]
+		ref, ok := p.attestations[patch.PlatformKey(pl)]
 		if !ok && len(ids) == 1 && len(p.attestations) == 1 {
 			// One platform, whatever the exporter calls it.
 			for _, r := range p.attestations {
@@ -119,7 +87,7 @@ func (p *patcher) attach(res *gwclient.Result, ids map[string]ocispecs.Platform)
 func checkAttestCaps(c gwclient.Client) error {
 	caps := c.BuildOpts().Caps
 	if err := caps.Supports(gwpb.CapAttestations); err != nil {
-		return fmt.Errorf("option %s: this builder cannot attach attestations (BuildKit 0.11 or newer can): %w", keyVEXAttestation, err)
+		return fmt.Errorf("option %s: this builder cannot attach attestations (BuildKit 0.11 or newer can): %w", patch.KeyVEXAttestation, err)
 	}
 	return nil
 }

@@ -11,22 +11,15 @@ import (
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/vex"
 )
-
-func TestDebArch(t *testing.T) {
-	for in, want := range map[string]string{"linux/amd64": "amd64", "linux/arm64/v8": "arm64", "linux/arm64": "arm64", "linux/arm/v7": "armhf", "linux/386": "i386", "linux/ppc64le": "ppc64el", "x": ""} {
-		if got := debArch(in); got != want {
-			t.Errorf("debArch(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
 
 // vex-attestation attaches, per patched platform, an in-toto attestation whose
 // predicate is an OpenVEX document of the verified fixes; none without it.
 func TestBuildAttestsVEX(t *testing.T) {
 	opts := maps.Clone(defaultOpts)
-	opts[keyVEXAttestation] = "true"
+	opts[patch.KeyVEXAttestation] = "true"
 	res, err := Build(context.Background(), newFake(opts))
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +63,7 @@ func TestBuildAttestsVEX(t *testing.T) {
 }
 
 func TestBuildIndexAttestsEachPatchedPlatform(t *testing.T) {
-	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports", "platform": "linux/arm64", keyVEXAttestation: "true"})
+	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports", "platform": "linux/arm64", patch.KeyVEXAttestation: "true"})
 	res, err := Build(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,15 @@ import (
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/darn-dev/darn/distros"
+	"github.com/darn-dev/darn/distros/all"
+	"github.com/darn-dev/darn/patch"
 )
+
+// noCacheStep is the name `--no-cache-filter` matches for the upgrade step;
+// a bare `no-cache` applies to every step.
+const noCacheStep = "patch"
 
 // Build is the gateway frontend entry point: it patches the image named by
 // the "image" option (or a Patchfile's FROM) for every target platform and
@@ -24,7 +32,7 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading build options: %w", err)
 	}
-	opts, err := parseOptions(bc.BuildOpts().Opts)
+	opts, err := patch.ParseOptions(bc.BuildOpts().Opts)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +41,7 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 			return nil, err
 		}
 	}
-	p := &patcher{c: c, bc: bc, opts: opts}
+	p := &patcher{c: c, bc: bc, opts: opts, families: all.Families()}
 	if res, ok, err := p.handleSubrequest(ctx); err != nil || ok {
 		return res, err
 	}
@@ -48,6 +56,28 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// patcher holds what every platform's patch shares.
+type patcher struct {
+	c        gwclient.Client
+	bc       *dockerui.Client
+	opts     patch.Options
+	families distros.Registry
+	// targets are the output's platforms; index says the image is an
+	// index, whose kept platforms are exported too.
+	targets []patch.Target
+	index   bool
+	// allReports are the reports read; reports maps each platform to
+	// patch (formatted, normalized) to its own. Empty in update-all mode.
+	allReports []patch.NamedReport
+	reports    map[string]patch.NamedReport
+	// attestations holds each patched platform's OpenVEX document
+	// (vex-attestation), by normalized platform.
+	attestations map[string]gwclient.Reference
+
+	mu        sync.Mutex
+	summaries []patch.Summary
 }
 
 // load reads the inputs every platform shares: the image to patch (from a
@@ -72,13 +102,8 @@ func (p *patcher) load(ctx context.Context) error {
 	if p.allReports, err = loadReports(ctx, p.c, p.bc, p.opts.ReportFile); err != nil {
 		return err
 	}
-	p.reports, err = assignReports(p.allReports, patchedPlatforms(p.targets))
+	p.reports, err = patch.AssignReports(p.allReports, patch.PatchedPlatforms(p.targets))
 	return err
-}
-
-// reportFor returns the report assigned to a platform to patch.
-func (p *patcher) reportFor(pl ocispecs.Platform) namedReport {
-	return p.reports[platformKey(pl)]
 }
 
 // readPatchfile reads the Dockerfile-shaped Patchfile from the build's
@@ -86,38 +111,17 @@ func (p *patcher) reportFor(pl ocispecs.Platform) namedReport {
 func (p *patcher) readPatchfile(ctx context.Context) (reference.Named, error) {
 	src, err := p.bc.ReadEntrypoint(ctx, "Dockerfile")
 	if err != nil {
-		return nil, fmt.Errorf("%w (reading a Patchfile: %w)", errNoImage, err)
+		return nil, fmt.Errorf("%w (reading a Patchfile: %w)", patch.ErrNoImage, err)
 	}
-	image, err := parsePatchfile(src.Data, p.bc.BuildArgs)
+	image, err := patch.ParsePatchfile(src.Data, p.bc.BuildArgs)
 	if err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}
-	named, err := parseImage(image)
+	named, err := patch.ParseImage(image)
 	if err != nil {
 		return nil, withSource(fmt.Errorf("parsing image reference %q in %s: %w", image, src.Filename, err), src.SourceMap)
 	}
 	return named, nil
-}
-
-// patcher holds what every platform's patch shares.
-type patcher struct {
-	c    gwclient.Client
-	bc   *dockerui.Client
-	opts Options
-	// targets are the output's platforms; index says the image is an
-	// index, whose kept platforms are exported too.
-	targets []target
-	index   bool
-	// allReports are the reports read; reports maps each platform to
-	// patch (formatted, normalized) to its own. Empty in update-all mode.
-	allReports []namedReport
-	reports    map[string]namedReport
-	// attestations holds each patched platform's OpenVEX document
-	// (vex-attestation), by normalized platform.
-	attestations map[string]gwclient.Reference
-
-	mu        sync.Mutex
-	summaries []Summary
 }
 
 // platform returns the target platform, or the worker's when none was
@@ -130,19 +134,8 @@ func (p *patcher) platform(target *ocispecs.Platform) ocispecs.Platform {
 }
 
 // record keeps a platform's summary for the result metadata.
-func (p *patcher) record(s Summary) {
+func (p *patcher) record(s patch.Summary) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.summaries = append(p.summaries, s)
-}
-
-// platformKey names a platform in its normalized form, the key of the
-// per-platform reports and attestations.
-func platformKey(pl ocispecs.Platform) string {
-	return formatPlatform(platforms.Normalize(pl))
-}
-
-// formatPlatform renders a platform for step names and messages.
-func formatPlatform(p ocispecs.Platform) string {
-	return platforms.FormatAll(p)
 }

@@ -12,12 +12,15 @@ import (
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
+	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
 	apicapspb "github.com/moby/buildkit/util/apicaps/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/darn-dev/darn/distros"
+	"github.com/darn-dev/darn/patch"
+	"github.com/darn-dev/darn/plan"
 )
 
 const (
@@ -69,7 +72,7 @@ func TestBuildPatches(t *testing.T) {
 	if cfg.Config.User != "1000" || cfg.Config.WorkingDir != "/app" || cfg.Config.Labels["team"] != "darn" || cfg.Config.StopSignal != "SIGTERM" {
 		t.Errorf("config not preserved: %+v", cfg.Config)
 	}
-	if cfg.Config.Labels[labelBaseName] != "debian:12" || !strings.HasPrefix(cfg.Config.Labels[labelBaseDigest], "sha256:") {
+	if cfg.Config.Labels[patch.LabelBaseName] != "debian:12" || !strings.HasPrefix(cfg.Config.Labels[patch.LabelBaseDigest], "sha256:") {
 		t.Errorf("base labels missing: %v", cfg.Config.Labels)
 	}
 	if len(cfg.History) != 2 || !strings.Contains(cfg.History[1].CreatedBy, "libc6 2.36-9+deb12u9 -> 2.36-9+deb12u10") {
@@ -81,9 +84,9 @@ func TestBuildPatches(t *testing.T) {
 	if _, ok := res.Metadata[exptypes.ExporterPlatformsKey]; !ok {
 		t.Error("result has no platforms")
 	}
-	var sums []Summary
-	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil || len(sums) != 1 {
-		t.Fatalf("summary: %v %s", err, res.Metadata[MetadataSummaryKey])
+	var sums []patch.Summary
+	if err := json.Unmarshal(res.Metadata[patch.MetadataSummaryKey], &sums); err != nil || len(sums) != 1 {
+		t.Fatalf("summary: %v %s", err, res.Metadata[patch.MetadataSummaryKey])
 	}
 	if got := sums[0].Changes; len(got) != 2 || got[0].Name != "libc-bin" || got[0].Planned || got[1].Name != "libc6" || !got[1].Planned {
 		t.Errorf("changes = %+v", got)
@@ -122,9 +125,9 @@ func TestBuildWithoutOSRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sums []Summary
-	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil || sums[0].OS != "debian 12" {
-		t.Fatalf("summary = %s, %v", res.Metadata[MetadataSummaryKey], err)
+	var sums []patch.Summary
+	if err := json.Unmarshal(res.Metadata[patch.MetadataSummaryKey], &sums); err != nil || sums[0].OS != "debian 12" {
+		t.Fatalf("summary = %s, %v", res.Metadata[patch.MetadataSummaryKey], err)
 	}
 }
 
@@ -155,9 +158,9 @@ func TestBuildShortfall(t *testing.T) {
 	f := newFake(defaultOpts)
 	f.afterStatus = f.files["/var/lib/dpkg/status"]
 	_, err := Build(context.Background(), f)
-	var short *ShortfallError
+	var short *plan.ShortfallError
 	if !errors.As(err, &short) || short.Packages[0].Name != "libc6" {
-		t.Fatalf("got %v, want a ShortfallError for libc6", err)
+		t.Fatalf("got %v, want a plan.ShortfallError for libc6", err)
 	}
 }
 
@@ -207,7 +210,7 @@ func TestBuildErrors(t *testing.T) {
 		report string
 		check  func(error) bool
 	}{
-		"no image":      {opts: map[string]string{"context:report": "local:report"}, check: func(err error) bool { return errors.Is(err, errNoImage) }},
+		"no image":      {opts: map[string]string{"context:report": "local:report"}, check: func(err error) bool { return errors.Is(err, patch.ErrNoImage) }},
 		"no report":     {opts: map[string]string{"image": "debian:12"}, check: func(err error) bool { return errors.Is(err, errNoReport) }},
 		"unknown image": {opts: map[string]string{"image": "alpine:3", "context:report": "local:report"}, check: func(err error) bool { return strings.Contains(err.Error(), "resolving image") }},
 		"no os-release, report says alpine": {
@@ -269,11 +272,11 @@ func (o *oldBuilder) BuildOpts() gwclient.BuildOpts {
 }
 
 // summaries reads the per-platform summaries a build returned.
-func summaries(t *testing.T, res *gwclient.Result) []Summary {
+func summaries(t *testing.T, res *gwclient.Result) []patch.Summary {
 	t.Helper()
-	var sums []Summary
-	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil {
-		t.Fatalf("reading summary %s: %v", res.Metadata[MetadataSummaryKey], err)
+	var sums []patch.Summary
+	if err := json.Unmarshal(res.Metadata[patch.MetadataSummaryKey], &sums); err != nil {
+		t.Fatalf("reading summary %s: %v", res.Metadata[patch.MetadataSummaryKey], err)
 	}
 	return sums
 }
@@ -356,5 +359,27 @@ func TestBuildEmptyReport(t *testing.T) {
 		if !strings.Contains(strings.Join(f.warnings, "\n"), want) {
 			t.Errorf("%s: warnings %q, want %q", report, f.warnings, want)
 		}
+	}
+}
+
+// A Patchfile given through the dockerfile context names the image, and
+// its errors carry the source for BuildKit clients to print.
+func TestBuildFromPatchfile(t *testing.T) {
+	f := newFake(map[string]string{"context:report": "local:report", "build-arg:TAG": "12"})
+	f.patchfile = "# syntax=darn\nARG TAG=11\nFROM debian:${TAG}\n"
+	res, err := Build(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []patch.Summary
+	if err := json.Unmarshal(res.Metadata[patch.MetadataSummaryKey], &sums); err != nil || sums[0].Image != "docker.io/library/debian:12" {
+		t.Fatalf("summary: %v %s", err, res.Metadata[patch.MetadataSummaryKey])
+	}
+
+	f.patchfile = "FROM debian:12\nRUN true\n"
+	_, err = Build(context.Background(), f)
+	var se *errdefs.SourceError
+	if !errors.As(err, &se) || se.Source.Info.Filename != "Dockerfile" || se.Source.Ranges[0].Start.Line != 2 {
+		t.Fatalf("want a source error at Dockerfile:2, got %v", err)
 	}
 }

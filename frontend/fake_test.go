@@ -115,7 +115,7 @@ func (f *fakeClient) Solve(_ context.Context, req gwclient.SolveRequest) (*gwcli
 		}
 		files = f.after
 		if files == nil {
-			files = map[string]string{dpkgStatusPath: f.afterStatus}
+			files = map[string]string{"/var/lib/dpkg/status": f.afterStatus}
 		}
 	}
 	res := gwclient.NewResult()

@@ -4,66 +4,50 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-)
+	"github.com/tonistiigi/fsutil"
 
-// image is the resolved image to patch for one platform.
-type image struct {
-	// Ref is the image name as given, e.g. docker.io/library/debian:12.
-	Ref reference.Named
-	// Digest pins the manifest that was resolved for the platform.
-	Digest digest.Digest
-	Config dockerspec.DockerOCIImage
-	// RawConfig is the config as the registry serves it, exported
-	// unchanged for a platform that is kept as it is.
-	RawConfig []byte
-	// Pinned is the reference State pulls: after the source policy, with
-	// the resolved digest.
-	Pinned string
-	// State is the image pinned by digest.
-	State llb.State
-}
+	"github.com/darn-dev/darn/patch"
+)
 
 // resolveImage resolves the image config once for a platform and pins the
 // digest, so the probe and the patch see the very same image even when the
 // tag moves mid-build.
-func resolveImage(ctx context.Context, c gwclient.Client, bc *dockerui.Client, ref reference.Named, p ocispecs.Platform) (image, error) {
+func resolveImage(ctx context.Context, c gwclient.Client, bc *dockerui.Client, ref reference.Named, p ocispecs.Platform) (patch.Image, error) {
 	resolveMode := bc.ImageResolveMode
 	if bc.IsNoCache(ref.String()) {
 		resolveMode = llb.ResolveModeForcePull
 	}
 	mutRef, dgst, dt, err := c.ResolveImageConfig(ctx, ref.String(), sourceresolver.Opt{
-		LogName:  fmt.Sprintf("[patch %s] resolve %s", formatPlatform(p), reference.FamiliarString(ref)),
+		LogName:  fmt.Sprintf("[patch %s] resolve %s", patch.FormatPlatform(p), reference.FamiliarString(ref)),
 		ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: resolveMode.String()},
 	})
 	if err != nil {
-		return image{}, fmt.Errorf("resolving image %s: %w", ref, err)
+		return patch.Image{}, fmt.Errorf("resolving image %s: %w", ref, err)
 	}
-	img := image{Ref: ref, Digest: dgst, RawConfig: dt}
+	img := patch.Image{Ref: ref, Digest: dgst, RawConfig: dt}
 	if err := json.Unmarshal(dt, &img.Config); err != nil {
-		return image{}, fmt.Errorf("parsing image config of %s: %w", ref, err)
+		return patch.Image{}, fmt.Errorf("parsing image config of %s: %w", ref, err)
 	}
 	// Pin what the resolver answered: mutRef is the reference after the
 	// build's source policy, and the tag stays for people reading the LLB.
-	pinned := mutRef
+	img.Pinned = mutRef
 	if named, err := reference.ParseNormalizedNamed(mutRef); err == nil && dgst != "" {
 		if _, digested := named.(reference.Digested); !digested {
 			if withDigest, err := reference.WithDigest(named, dgst); err == nil {
-				pinned = withDigest.String()
+				img.Pinned = withDigest.String()
 			}
 		}
 	}
-	img.Pinned = pinned
-	img.State = llb.Image(pinned, llb.Platform(p), resolveMode,
-		llb.WithCustomNamef("[patch %s] %s", formatPlatform(p), reference.FamiliarString(ref)))
+	img.State = llb.Image(img.Pinned, llb.Platform(p), resolveMode,
+		llb.WithCustomNamef("[patch %s] %s", patch.FormatPlatform(p), reference.FamiliarString(ref)))
 	return img, nil
 }
 
@@ -81,27 +65,9 @@ func solveState(ctx context.Context, c gwclient.Client, st llb.State, opts ...ll
 	return res.SingleRef()
 }
 
-// imagePlatform is the platform an image's config records.
-func imagePlatform(img image) ocispecs.Platform {
-	return ocispecs.Platform{OS: img.Config.OS, Architecture: img.Config.Architecture, Variant: img.Config.Variant}
-}
-
-// readFirst returns the first of paths that exists in ref, and its path.
-func readFirst(ctx context.Context, ref gwclient.Reference, paths ...string) ([]byte, string, error) {
-	var lastErr error
-	for _, p := range paths {
-		if _, err := ref.StatFile(ctx, gwclient.StatRequest{Path: p}); err != nil {
-			lastErr = err
-			continue
-		}
-		dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: p})
-		return dt, p, err
-	}
-	return nil, "", lastErr
-}
-
 // MaxReportSize is the largest report darn reads (Trivy reports of large
-// images with every vulnerability's description run to tens of MiB).
+// images with every vulnerability's description run to tens of MiB), and
+// the largest package database file.
 const MaxReportSize = 256 << 20
 
 // readChunk is the size of one ranged read: BuildKit refuses to send more
@@ -142,4 +108,32 @@ func readFile(ctx context.Context, ref gwclient.Reference, path string, limit in
 			return out, nil
 		}
 	}
+}
+
+// refFS reads a solved image's files for the patch core (distros.FS);
+// BuildKit resolves every path inside the reference's root.
+type refFS struct{ ref gwclient.Reference }
+
+func (r refFS) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	return readFile(ctx, r.ref, name, MaxReportSize)
+}
+
+func (r refFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+	entries, err := r.ref.ReadDir(ctx, gwclient.ReadDirRequest{Path: name})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fs.FileInfo, len(entries))
+	for i, e := range entries {
+		out[i] = &fsutil.StatInfo{Stat: e}
+	}
+	return out, nil
+}
+
+func (r refFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
+	st, err := r.ref.StatFile(ctx, gwclient.StatRequest{Path: name})
+	if err != nil {
+		return nil, err
+	}
+	return &fsutil.StatInfo{Stat: st}, nil
 }

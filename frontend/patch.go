@@ -4,33 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
-	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/darn-dev/darn/distros/deb"
 	darnllb "github.com/darn-dev/darn/llb"
+	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/plan"
-	"github.com/darn-dev/darn/report"
 )
 
 // planned is one platform's probe and plan, before any upgrade.
 type planned struct {
-	platform ocispecs.Platform
-	img      image
-	probe    gwclient.Reference
-	db       pkgDB
-	// report is the platform's report, read from reportFile; zero in
-	// update-all mode.
-	report     report.Report
-	reportFile string
-	// tooling is the pinned tooling image for an image without a package
-	// manager; nil otherwise.
-	tooling *image
-	summary Summary
+	env     patch.Env
+	in      patch.Inspection
+	probe   gwclient.Reference
+	report  patch.NamedReport
+	summary patch.Summary
 }
 
 // planPlatform resolves and probes the image for one platform and plans
@@ -45,18 +37,17 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 	if err != nil {
 		return planned{}, fmt.Errorf("loading image %s: %w", img.Ref, err)
 	}
-	rep := p.reportFor(pl)
-	if err := checkReportArch(rep, imagePlatform(img)); err != nil {
+	rep := p.reports[patch.PlatformKey(pl)]
+	if err := patch.CheckReportArch(rep, img.Platform()); err != nil {
 		return planned{}, err
 	}
-	db, err := readPackages(ctx, probe, rep.Report.OS)
+	in, err := patch.Inspect(ctx, p.families, refFS{probe}, rep.Report.OS)
 	if err != nil {
 		return planned{}, fmt.Errorf("reading packages of %s: %w", img.Ref, err)
 	}
-	rel := db.release
-	pp := planned{platform: pl, img: img, probe: probe, db: db, report: rep.Report, reportFile: rep.File}
-	pp.summary = Summary{Platform: formatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: rel.ID + " " + rel.VersionID}
-	if !db.packageManager {
+	pp := planned{env: p.env(pl, img), in: in, probe: probe, report: rep}
+	pp.summary = patch.Summary{Platform: patch.FormatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: in.OS()}
+	if !in.Installed.PackageManager {
 		if err := p.useTooling(ctx, &pp); err != nil {
 			return planned{}, err
 		}
@@ -64,33 +55,56 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 	if pp.summary.Plan, err = p.makePlan(ctx, pp); err != nil {
 		return planned{}, fmt.Errorf("planning %s: %w", img.Ref, err)
 	}
-	p.warnPlan(ctx, pp)
+	p.warn(ctx, img.State, 1, pp.in.Warnings(rep, pp.summary.Plan, img.Ref.String(), pp.summary.Platform)...)
 	return pp, nil
 }
 
+// env is what every step of a platform shares.
+func (p *patcher) env(pl ocispecs.Platform, img patch.Image) patch.Env {
+	return patch.Env{
+		Platform: pl, Image: img, Options: p.opts,
+		Proxy: darnllb.ProxyFromBuildArgs(p.bc.BuildArgs), Network: p.bc.NetworkMode, IgnoreCache: p.bc.IsNoCache(noCacheStep),
+	}
+}
+
+// useTooling resolves and pins the tooling image that patches an image
+// without a package manager.
+func (p *patcher) useTooling(ctx context.Context, pp *planned) error {
+	img := pp.env.Image
+	ref, err := pp.in.ToolingImage(p.opts.ToolingImage)
+	if err != nil {
+		return fmt.Errorf("patching %s: %w", img.Ref, err)
+	}
+	tooling, err := resolveImage(ctx, p.c, p.bc, ref, pp.env.Platform)
+	if err != nil {
+		return fmt.Errorf("%s has no package manager and its tooling image is unavailable: %w", img.Ref, err)
+	}
+	pp.env.Tooling = &tooling
+	pp.summary.ToolingImage, pp.summary.ToolingDigest = tooling.Ref.String(), tooling.Digest.String()
+	p.warn(ctx, img.State, 0, fmt.Sprintf("%s has no package manager (%s): patching it from the tooling image %s@%s",
+		img.Ref, pp.summary.Platform, tooling.Ref, tooling.Digest))
+	return nil
+}
+
 // makePlan plans from the report, or in update-all mode from what the
-// image's sources offer, asked of apt in the image (or tooling image).
+// image's repositories offer, asked of the image (or tooling image).
 func (p *patcher) makePlan(ctx context.Context, pp planned) (plan.Plan, error) {
 	if !p.opts.UpdateAll {
-		return plan.Build(pp.report, pp.db.installed, deb.Versions{})
+		return pp.in.Plan(pp.report.Report)
 	}
-	runner := pp.img.State
-	if pp.tooling != nil {
-		runner = pp.tooling.State
-	}
-	ref, err := solveState(ctx, p.c, deb.Upgradable(runner, pp.db.installed, p.installOptions(pp)))
-	if err != nil {
-		return plan.Plan{}, fmt.Errorf("listing upgradable packages: %w", explainStep(err))
-	}
-	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: deb.UpgradableFile})
-	if err != nil {
-		return plan.Plan{}, fmt.Errorf("listing upgradable packages: %w", err)
-	}
-	candidates, err := deb.ParseUpgradable(dt)
+	st, answer, err := pp.in.Upgradable(pp.env)
 	if err != nil {
 		return plan.Plan{}, err
 	}
-	return plan.AllUpgrades(pp.db.installed, candidates, deb.Versions{})
+	ref, err := solveState(ctx, p.c, st)
+	if err != nil {
+		return plan.Plan{}, fmt.Errorf("listing upgradable packages: %w", explainStep(err))
+	}
+	dt, err := readFile(ctx, ref, answer, MaxReportSize)
+	if err != nil {
+		return plan.Plan{}, fmt.Errorf("listing upgradable packages: %w", err)
+	}
+	return pp.in.PlanUpgradable(dt)
 }
 
 // patch patches one platform: plan, install, verify. An image with nothing
@@ -100,110 +114,68 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 	if err != nil {
 		return nil, err
 	}
-	img, sum := pp.img, pp.summary
+	img, sum := pp.env.Image, pp.summary
 	if sum.Plan.Err() != nil {
 		p.record(sum)
 		return &dockerui.BuildResult{Reference: pp.probe, Image: &img.Config, BaseImage: &img.Config}, nil
 	}
-	ref, changes, below, err := p.install(ctx, pp)
+	ref, err := p.install(ctx, pp, &sum)
 	if err != nil {
 		return nil, err
 	}
-	sum.Changes, sum.BelowFixed = changes, below
 	p.record(sum)
+	created, epoch, err := p.epoch()
+	if err != nil {
+		return nil, err
+	}
 	if p.opts.AttestVEX {
-		att, err := p.vexAttestation(ctx, sum)
-		if err != nil {
+		if err := p.attestVEX(ctx, pp.env.Platform, sum, created); err != nil {
 			return nil, err
 		}
-		if att != nil {
-			p.keepAttestation(pp.platform, att)
-		}
 	}
-	epoch, err := p.epoch()
-	if err != nil {
-		return nil, err
-	}
-	cfg := patchedConfig(img, changes, epoch)
-	return &dockerui.BuildResult{Reference: ref, Image: &cfg, BaseImage: &img.Config, Epoch: p.epochOpt(epoch)}, nil
+	cfg := patch.PatchedConfig(img, sum.Changes, created)
+	return &dockerui.BuildResult{Reference: ref, Image: &cfg, BaseImage: &img.Config, Epoch: epoch}, nil
 }
 
 // install runs the upgrade, in the image or from the tooling image, then
-// reads the package database back from the patched root and checks every
-// planned package reached its fixed version.
-func (p *patcher) install(ctx context.Context, pp planned) (gwclient.Reference, []Change, []plan.Item, error) {
-	pln := pp.summary.Plan
-	patched, err := p.upgrade(pp)
+// reads the package database back from the patched root and checks that
+// every planned package reached its fixed version.
+func (p *patcher) install(ctx context.Context, pp planned, sum *patch.Summary) (gwclient.Reference, error) {
+	img := pp.env.Image
+	st, err := pp.in.Upgrade(sum.Plan, pp.env)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("building upgrade of %s: %w", pp.img.Ref, err)
+		return nil, fmt.Errorf("building upgrade of %s: %w", img.Ref, err)
 	}
-	ref, err := solveState(ctx, p.c, patched)
+	ref, err := solveState(ctx, p.c, st)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("upgrading packages of %s: %w", pp.img.Ref, explainStep(err))
+		return nil, fmt.Errorf("upgrading packages of %s: %w", img.Ref, explainStep(err))
 	}
-	after, err := readDB(ctx, ref)
+	after, err := pp.in.Family.Installed(ctx, refFS{ref})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("reading back the package database: %w", err)
+		return nil, fmt.Errorf("reading back the package database: %w", err)
 	}
-	err = verify(pln, after, deb.Versions{})
-	if err == nil {
-		return ref, changes(pln, pp.db.installed, after), nil, nil
+	changes, short, err := pp.in.Verify(sum.Plan, after.Packages, p.opts.IgnoreErrors)
+	if err != nil {
+		return nil, err
 	}
-	short, ok := errors.AsType[*ShortfallError](err)
-	if !ok || !p.opts.IgnoreErrors {
-		return nil, nil, nil, err
+	sum.Changes = changes
+	if short != nil {
+		// --ignore-errors: the image is kept, and says what fell short.
+		sum.BelowFixed = short.Packages
+		p.warn(ctx, img.State, 0, short.Error())
 	}
-	// --ignore-errors: keep the image, say what fell short, and claim no
-	// fix for those packages.
-	p.info(ctx, pp.img, err.Error())
-	return ref, changes(withoutItems(pln, short.Packages), pp.db.installed, after), short.Packages, nil
+	return ref, nil
 }
 
-// withoutItems returns plan without the given items, so that their
-// changes carry no fixes.
-func withoutItems(pl plan.Plan, drop []plan.Item) plan.Plan {
-	gone := map[string]bool{}
-	for _, it := range drop {
-		gone[it.Name] = true
+// epoch returns the time of the patch: SOURCE_DATE_EPOCH from the build
+// args when set, for reproducible patches, or now. The exporter gets it
+// only when the user asked: it then clamps the new layer's file times.
+func (p *patcher) epoch() (time.Time, *time.Time, error) {
+	t, ok, err := patch.SourceDateEpoch(p.bc.BuildArgs)
+	if err != nil || !ok {
+		return time.Now().UTC(), nil, err
 	}
-	var out plan.Plan
-	for _, it := range pl.Items {
-		if !gone[it.Name] {
-			out.Items = append(out.Items, it)
-		}
-	}
-	return out
-}
-
-// installOptions are the options of every apt step for a platform.
-func (p *patcher) installOptions(pp planned) deb.InstallOptions {
-	opt := deb.InstallOptions{
-		Platform:     pp.platform,
-		Proxy:        darnllb.ProxyFromBuildArgs(p.bc.BuildArgs),
-		IgnoreCache:  p.bc.IsNoCache(noCacheStep),
-		Network:      p.bc.NetworkMode,
-		Mirrors:      p.opts.Mirrors,
-		FetchTimeout: p.opts.FetchTimeout,
-		SkipMissing:  p.opts.IgnoreErrors,
-		Base:         pp.img.Pinned,
-	}
-	if pp.tooling != nil {
-		opt.Tooling = pp.tooling.Pinned
-	}
-	return opt
-}
-
-// upgrade returns the patched root's LLB. The upgraded root is exported as
-// is, not as Merge(base, Diff(base, upgraded)): its one exec step (or the
-// target mount of the tooling step) on the pinned base already is exactly
-// one new layer, and a merged copy was measured to come back broken from
-// the same daemon when a patched tag is patched again.
-func (p *patcher) upgrade(pp planned) (llb.State, error) {
-	opt := p.installOptions(pp)
-	if pp.tooling != nil {
-		return deb.InstallWithTooling(pp.img.State, pp.tooling.State, pp.summary.Plan, opt)
-	}
-	return deb.Install(pp.img.State, pp.summary.Plan, opt)
+	return t, &t, nil
 }
 
 // StepError says in words why a patch step failed, by the exit code its
@@ -219,7 +191,7 @@ func (e *StepError) Error() string { return e.Reason + ": " + e.Err.Error() }
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// stepReasons are the exit codes of the family scripts (common.sh, root.sh).
+// stepReasons are the exit codes of the families' scripts.
 var stepReasons = map[uint32]string{
 	100: "no version at or above the fixed one is available from the image's repositories (see the step's output)",
 	101: "refreshing the package indexes failed: a repository failed or did not answer within the fetch timeout (fetch-timeout; see the step's output)",

@@ -3,19 +3,15 @@ package frontend
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/containerd/platforms"
+	"github.com/darn-dev/darn/patch"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
-	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-
-	"github.com/darn-dev/darn/report"
 )
 
 var (
@@ -23,123 +19,6 @@ var (
 	arm64v8 = ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
 	armv7   = ocispecs.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}
 )
-
-func TestConfigPlatform(t *testing.T) {
-	for _, tc := range []struct {
-		config string
-		asked  ocispecs.Platform
-		want   string
-	}{
-		{config: `{"os":"linux","architecture":"amd64"}`, asked: amd64, want: "linux/amd64"},
-		{config: `{"os":"linux","architecture":"arm64","variant":"v8"}`, asked: ocispecs.Platform{OS: "linux", Architecture: "arm64"}, want: "linux/arm64/v8"},
-		// A config without variant takes the asked one.
-		{config: `{"os":"linux","architecture":"arm"}`, asked: armv7, want: "linux/arm/v7"},
-		// The resolver's fallbacks are not the platform asked for.
-		{config: `{"os":"linux","architecture":"386"}`, asked: amd64},
-		{config: `{"os":"linux","architecture":"arm","variant":"v6"}`, asked: armv7},
-		{config: `{"os":"linux","architecture":"amd64"}`, asked: ocispecs.Platform{OS: "windows", Architecture: "amd64"}},
-		{config: `not json`, asked: amd64},
-	} {
-		got := configPlatform([]byte(tc.config), tc.asked)
-		if (got == nil) != (tc.want == "") || got != nil && platforms.FormatAll(*got) != tc.want {
-			t.Errorf("configPlatform(%s, %s) = %v, want %q", tc.config, platforms.FormatAll(tc.asked), got, tc.want)
-		}
-	}
-}
-
-func TestUniquePlatforms(t *testing.T) {
-	v6 := ocispecs.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}
-	found := []*ocispecs.Platform{&amd64, nil, &v6, &armv7, &arm64v8}
-	configs := []digest.Digest{"sha256:a", "", "sha256:b", "sha256:b", "sha256:c"}
-	if got := formatPlatforms(uniquePlatforms(found, configs)); !slices.Equal(got, []string{"linux/amd64", "linux/arm/v6", "linux/arm64"}) {
-		t.Errorf("unique platforms %v: v7 answered with v6's config is v6", got)
-	}
-}
-
-func TestProbeListAddsRequested(t *testing.T) {
-	got := formatPlatforms(probeList([]ocispecs.Platform{amd64, {OS: "linux", Architecture: "mips"}}))
-	if !slices.Contains(got, "linux/mips") || slices.Index(got, "linux/arm/v6") > slices.Index(got, "linux/arm/v7") {
-		t.Errorf("probe list %v", got)
-	}
-}
-
-func TestSelectTargets(t *testing.T) {
-	listed := []ocispecs.Platform{amd64, arm64v8, armv7}
-	for _, tc := range []struct {
-		name      string
-		requested []ocispecs.Platform
-		patched   []bool
-		err       string
-	}{
-		{name: "all by default", patched: []bool{true, true, true}},
-		{name: "one", requested: []ocispecs.Platform{amd64}, patched: []bool{true, false, false}},
-		{name: "arm64 without variant", requested: []ocispecs.Platform{{OS: "linux", Architecture: "arm64"}}, patched: []bool{false, true, false}},
-		{name: "two", requested: []ocispecs.Platform{armv7, amd64}, patched: []bool{true, false, true}},
-		{name: "missing", requested: []ocispecs.Platform{{OS: "linux", Architecture: "s390x"}}, err: "has no platform linux/s390x; it has linux/amd64, linux/arm64, linux/arm/v7"},
-		{name: "arm v6 is not v7", requested: []ocispecs.Platform{{OS: "linux", Architecture: "arm", Variant: "v6"}}, err: "no platform linux/arm/v6"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ts, err := selectTargets(listed, tc.requested)
-			if tc.err != "" {
-				if _, ok := errors.AsType[*PlatformError](err); !ok || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want a PlatformError with %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, tg := range ts {
-				if tg.Patch != tc.patched[i] || tg.Platform.Architecture != listed[i].Architecture {
-					t.Errorf("target %d = %+v, want patch=%v", i, tg, tc.patched[i])
-				}
-			}
-		})
-	}
-}
-
-func TestAssignReports(t *testing.T) {
-	rep := func(file, arch, variant string) namedReport {
-		return namedReport{File: file, Report: report.Report{Architecture: arch, Variant: variant}}
-	}
-	amdR, armR, noArch := rep("a.json", "amd64", ""), rep("b.json", "arm64", ""), rep("c.json", "", "")
-	for _, tc := range []struct {
-		name    string
-		reports []namedReport
-		pls     []ocispecs.Platform
-		want    map[string]string
-		err     string
-	}{
-		{name: "lone report, lone platform", reports: []namedReport{noArch}, pls: []ocispecs.Platform{amd64}, want: map[string]string{"linux/amd64": "c.json"}},
-		{name: "by architecture, not by name", reports: []namedReport{armR, amdR}, pls: []ocispecs.Platform{amd64, arm64v8}, want: map[string]string{"linux/amd64": "a.json", "linux/arm64": "b.json"}},
-		{name: "aarch64 is arm64", reports: []namedReport{amdR, rep("x.json", "aarch64", "")}, pls: []ocispecs.Platform{arm64v8}, want: map[string]string{"linux/arm64": "x.json"}},
-		{name: "extra reports are fine", reports: []namedReport{amdR, armR}, pls: []ocispecs.Platform{amd64}, want: map[string]string{"linux/amd64": "a.json"}},
-		{name: "arm variants", reports: []namedReport{rep("v6.json", "arm", "v6"), rep("v7.json", "arm", "v7")}, pls: []ocispecs.Platform{armv7}, want: map[string]string{"linux/arm/v7": "v7.json"}},
-		{name: "lone report, two platforms", reports: []namedReport{amdR}, pls: []ocispecs.Platform{amd64, arm64v8}, err: "no report for linux/arm64 among a.json (amd64)"},
-		{name: "no architecture recorded", reports: []namedReport{noArch, armR}, pls: []ocispecs.Platform{amd64, arm64v8}, err: "c.json (no architecture recorded)"},
-		{name: "two for one", reports: []namedReport{amdR, rep("d.json", "amd64", "")}, pls: []ocispecs.Platform{amd64, arm64v8}, err: "more than one report for linux/amd64: a.json, d.json"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := assignReports(tc.reports, tc.pls)
-			if tc.err != "" {
-				if _, ok := errors.AsType[*ReportMatchError](err); !ok || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want a ReportMatchError with %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			files := map[string]string{}
-			for k, r := range got {
-				files[k] = r.File
-			}
-			if !maps.Equal(files, tc.want) {
-				t.Errorf("assigned %v, want %v", files, tc.want)
-			}
-		})
-	}
-}
 
 // newIndexFake serves testIndex: an amd64 and an arm64 image.
 func newIndexFake(opts map[string]string) *fakeClient {
@@ -175,7 +54,7 @@ func TestBuildIndexPatchesEveryPlatform(t *testing.T) {
 		if err := json.Unmarshal(res.Metadata[exptypes.ExporterImageConfigKey+"/"+id], &cfg); err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}
-		if len(cfg.History) != 2 || cfg.Config.Labels[labelBaseName] != "debian:12" {
+		if len(cfg.History) != 2 || cfg.Config.Labels[patch.LabelBaseName] != "debian:12" {
 			t.Errorf("%s: config is not patched: %+v", id, cfg)
 		}
 		if !strings.HasPrefix(id, "linux/"+cfg.Architecture) {
@@ -243,7 +122,7 @@ func TestBuildIndexErrors(t *testing.T) {
 }
 
 func TestPlanIndexListsKeptPlatforms(t *testing.T) {
-	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports", "platform": "linux/arm64", "requestid": planRequest.Name})
+	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports", "platform": "linux/arm64", "requestid": patch.RequestPlan})
 	res, err := Build(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +163,7 @@ func countSolved(f *fakeClient, kind string) int {
 // patched-only (the plugin's --load) leaves the kept platforms out: one
 // patched platform is a single image again.
 func TestBuildIndexPatchedOnly(t *testing.T) {
-	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports/arm.json", "platform": "linux/arm64", keyPatchedOnly: "true"})
+	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports/arm.json", "platform": "linux/arm64", patch.KeyPatchedOnly: "true"})
 	res, err := Build(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)

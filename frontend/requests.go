@@ -6,9 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
-	"text/tabwriter"
 
+	"github.com/darn-dev/darn/patch"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/frontend/subrequests"
@@ -18,14 +17,10 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// keyRequestID carries the subrequest name (buildx --call NAME sends
-// "frontend.NAME").
-const keyRequestID = "requestid"
-
 // planRequest is darn's own subrequest: `--call plan` prints the update
 // plan per platform without patching anything.
 var planRequest = subrequests.Request{
-	Name:        "frontend.plan",
+	Name:        patch.RequestPlan,
 	Version:     "1.0.0",
 	Type:        subrequests.TypeRPC,
 	Description: "Show the update plan per platform (upgrade, already fixed, not installed, no fix) without patching",
@@ -34,7 +29,7 @@ var planRequest = subrequests.Request{
 
 // handleSubrequest answers subrequests; ok is false for a normal build.
 func (p *patcher) handleSubrequest(ctx context.Context) (*gwclient.Result, bool, error) {
-	switch p.bc.BuildOpts().Opts[keyRequestID] {
+	switch p.bc.BuildOpts().Opts[patch.KeyRequestID] {
 	case "":
 		return nil, false, nil
 	case subrequests.RequestSubrequestsDescribe:
@@ -71,9 +66,9 @@ func (p *patcher) outline(context.Context) (*outline.Outline, error) {
 		Name:        "darn",
 		Description: "Patch the vulnerable OS packages of an image in place, adding one layer",
 		Args: []outline.Arg{
-			{Name: keyImage, Description: "image to patch (or the Patchfile's FROM)", Value: image},
-			{Name: keyReport, Description: "scanner report inside the named context \"report\"", Value: p.opts.ReportFile},
-			{Name: keyVEXAttestation, Description: "attach the OpenVEX document of the verified fixes as an in-toto attestation", Value: strconv.FormatBool(p.opts.AttestVEX)},
+			{Name: patch.KeyImage, Description: "image to patch (or the Patchfile's FROM)", Value: image},
+			{Name: patch.KeyReport, Description: "scanner report inside the named context \"report\"", Value: p.opts.ReportFile},
+			{Name: patch.KeyVEXAttestation, Description: "attach the OpenVEX document of the verified fixes as an in-toto attestation", Value: strconv.FormatBool(p.opts.AttestVEX)},
 			{Name: "SOURCE_DATE_EPOCH", Description: "timestamp of the patch, for reproducible images"},
 			{Name: "HTTP_PROXY", Description: "proxy for the package manager (also HTTPS_PROXY, NO_PROXY)"},
 		},
@@ -112,11 +107,11 @@ func (p *patcher) plan(ctx context.Context) (*gwclient.Result, error) {
 	if err := p.load(ctx); err != nil {
 		return nil, err
 	}
-	sums := make([]Summary, len(p.targets))
+	sums := make([]patch.Summary, len(p.targets))
 	eg, ctx := errgroup.WithContext(ctx)
 	for i, t := range p.targets {
 		if !t.Patch {
-			sums[i] = Summary{Platform: formatPlatform(t.Platform), Image: p.opts.Image.String(), Kept: true}
+			sums[i] = patch.Summary{Platform: patch.FormatPlatform(t.Platform), Image: p.opts.Image.String(), Kept: true}
 			continue
 		}
 		eg.Go(func() error {
@@ -133,34 +128,7 @@ func (p *patcher) plan(ctx context.Context) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshalling plan: %w", err)
 	}
-	return result(dt, planText(sums), planRequest.Version), nil
-}
-
-// planText renders plans as a table per platform.
-func planText(sums []Summary) []byte {
-	var b bytes.Buffer
-	for _, s := range sums {
-		if s.Kept {
-			fmt.Fprintf(&b, "%s %s: kept as it is (not a platform to patch)\n", s.Platform, s.Image)
-			continue
-		}
-		fmt.Fprintf(&b, "%s (%s) %s@%s\n", s.Platform, s.OS, s.Image, s.Digest)
-		tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  PACKAGE\tINSTALLED\tFIXED\tACTION\tVULNERABILITIES")
-		for _, it := range s.Plan.Items {
-			ids := strings.Join(append(append([]string(nil), it.Fixes...), it.Unfixed...), " ")
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Name, dash(it.Installed), dash(it.Fixed), it.Action, ids)
-		}
-		_ = tw.Flush()
-	}
-	return b.Bytes()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return result(dt, patch.PlanText(sums), planRequest.Version), nil
 }
 
 // result is a subrequest answer in the shape buildx prints.

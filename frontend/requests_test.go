@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/darn-dev/darn/patch"
 	"github.com/moby/buildkit/frontend/subrequests/lint"
 	"github.com/moby/buildkit/frontend/subrequests/outline"
 )
@@ -71,7 +72,7 @@ func TestSubrequestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sums []Summary
+	var sums []patch.Summary
 	if err := json.Unmarshal(res.Metadata["result.json"], &sums); err != nil || len(sums) != 1 {
 		t.Fatalf("plan: %v %s", err, res.Metadata["result.json"])
 	}

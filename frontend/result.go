@@ -12,6 +12,8 @@ import (
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/darn-dev/darn/patch"
 )
 
 // output is one platform of the result: its root and config as exported.
@@ -42,7 +44,7 @@ func (p *patcher) build(ctx context.Context) (*gwclient.Result, error) {
 			if err != nil {
 				return err
 			}
-			id := formatPlatform(t.Platform)
+			id := patch.FormatPlatform(t.Platform)
 			res.AddRef(id, out.ref)
 			res.AddMeta(exptypes.ExporterImageConfigKey+"/"+id, out.config)
 			if out.base != nil {
@@ -91,7 +93,7 @@ func (p *patcher) buildSingle(ctx context.Context) (*gwclient.Result, error) {
 }
 
 // buildTarget patches one platform of an index, or keeps it.
-func (p *patcher) buildTarget(ctx context.Context, t target, i int) (output, error) {
+func (p *patcher) buildTarget(ctx context.Context, t patch.Target, i int) (output, error) {
 	if !t.Patch {
 		return p.keep(ctx, t.Platform)
 	}
@@ -135,6 +137,6 @@ func (p *patcher) keep(ctx context.Context, pl ocispecs.Platform) (output, error
 	if err != nil {
 		return output{}, fmt.Errorf("loading image %s: %w", img.Ref, err)
 	}
-	p.record(Summary{Platform: formatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), Kept: true})
+	p.record(patch.Summary{Platform: patch.FormatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), Kept: true})
 	return output{ref: ref, config: img.RawConfig}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/darn-dev/darn/patch"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 )
@@ -74,9 +75,9 @@ func TestBuildDistrolessControlDirs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sums []Summary
-	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil || len(sums[0].Changes) != 1 {
-		t.Fatalf("summary: %v %s", err, res.Metadata[MetadataSummaryKey])
+	var sums []patch.Summary
+	if err := json.Unmarshal(res.Metadata[patch.MetadataSummaryKey], &sums); err != nil || len(sums[0].Changes) != 1 {
+		t.Fatalf("summary: %v %s", err, res.Metadata[patch.MetadataSummaryKey])
 	}
 }
 

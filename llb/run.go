@@ -11,14 +11,9 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/darn-dev/darn/distros"
 )
-
-// ScriptDir is where RunScript mounts its script inside the container.
-const ScriptDir = "/run/darn/script"
-
-// BaseDir is where steps mount the untouched original root, read-only, so
-// that a script can restore files it must not change.
-const BaseDir = "/run/darn/base"
 
 // RunScript runs a constant shell script with args as its positional
 // parameters. The script travels as a read-only file mount and never
@@ -29,9 +24,9 @@ func RunScript(name, script string, args ...string) llb.RunOption {
 		llb.Mkfile(name, 0o555, []byte(script)),
 		llb.WithCustomName("[internal] darn script "+name),
 	)
-	argv := append([]string{"/bin/sh", ScriptDir + "/" + name}, args...)
+	argv := append([]string{"/bin/sh", distros.ScriptDir + "/" + name}, args...)
 	return runOptions{
-		llb.AddMount(ScriptDir, file, llb.Readonly),
+		llb.AddMount(distros.ScriptDir, file, llb.Readonly),
 		llb.Args(argv),
 	}
 }
@@ -96,12 +91,12 @@ func ProxyFromBuildArgs(args map[string]string) *llb.ProxyEnv {
 }
 
 // BaseMount mounts base, the untouched original root, read-only at
-// BaseDir, for a step whose root (or another mount) is base too. The mount
+// distros.BaseDir, for a step whose root (or another mount) is base too. The mount
 // goes through a no-op file op so that it is an input of its own: BuildKit
 // v0.34 releases an input used by two mounts of a failing step twice
 // ("releasing already released reference"), and that error then replaces
 // the step's own.
 func BaseMount(base llb.State) llb.RunOption {
 	own := base.File(llb.Mkdir("/", 0o755, llb.WithParents(true)), llb.WithCustomName("[internal] darn original root"))
-	return llb.AddMount(BaseDir, own, llb.Readonly)
+	return llb.AddMount(distros.BaseDir, own, llb.Readonly)
 }

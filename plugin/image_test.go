@@ -110,11 +110,15 @@ func TestFrontendAttrs(t *testing.T) {
 		{Original: "http://a/x", Mirror: "http://m/x"}, {Original: "https://b", Mirror: "https://n/b"},
 	}}
 	want := map[string]string{
-		"image": "debian:12", "report": "r.json", "context:report": "local:report", "fetch-timeout": "5s",
+		"image": "docker.io/library/debian:12", "report": "r.json", "context:report": "local:report", "fetch-timeout": "5s",
 		"platform": "linux/arm64", "no-cache": "", "repo-mirror": "http://a/x=http://m/x,https://b=https://n/b",
 	}
-	if got := o.frontendAttrs("r.json"); !reflect.DeepEqual(got, want) {
-		t.Errorf("frontendAttrs = %v, want %v", got, want)
+	opts, err := o.patchOptions("r.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := opts.Attrs(); !reflect.DeepEqual(got, want) {
+		t.Errorf("attrs = %v, want %v", got, want)
 	}
 }
 

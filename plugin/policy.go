@@ -31,15 +31,12 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/darn-dev/darn/frontend"
+	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/policy"
 )
 
-// Frontend option and metadata of darn's plan subrequest (buildx --call plan).
-const (
-	attrRequestID = "requestid"
-	planRequestID = "frontend.plan"
-	planResultKey = "result.json"
-)
+// planResultKey is the metadata key of a subrequest's JSON answer.
+const planResultKey = "result.json"
 
 // policyCmd returns "docker patch policy".
 func policyCmd(dockerCLI command.Cli) *cobra.Command {
@@ -181,11 +178,14 @@ func (o pinOptions) solveOpt(dockerCLI command.Cli, pol *spb.Policy) (client.Sol
 	if err != nil {
 		return client.SolveOpt{}, err
 	}
-	attrs := imageOptions{image: o.image, platform: o.platform, toolingImage: o.toolingImage}.frontendAttrs(file)
-	attrs[attrRequestID] = planRequestID
+	opts, err := imageOptions{image: o.image, platform: o.platform, toolingImage: o.toolingImage}.patchOptions(file)
+	if err != nil {
+		return client.SolveOpt{}, err
+	}
+	opts.BuildKit.Request = patch.RequestPlan
 	return client.SolveOpt{
-		FrontendAttrs: attrs,
-		LocalMounts:   map[string]fsutil.FS{"report": reportFS},
+		FrontendAttrs: opts.Attrs(),
+		LocalMounts:   map[string]fsutil.FS{patch.ReportContext: reportFS},
 		SourcePolicy:  pol,
 		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 			AuthConfigProvider: authprovider.LoadAuthConfig(dockerCLI.ConfigFile()),
@@ -270,7 +270,7 @@ type imageUse struct {
 // planImages lists the images of the plan's summaries: the image on every
 // platform and, where it has no package manager, the tooling image.
 func planImages(dt []byte) ([]imageUse, error) {
-	var sums []frontend.Summary
+	var sums []patch.Summary
 	if err := json.Unmarshal(dt, &sums); err != nil {
 		return nil, fmt.Errorf("reading the plan: %w", err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tonistiigi/fsutil"
 
-	"github.com/darn-dev/darn/frontend"
+	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/policy"
 )
 
@@ -108,8 +108,8 @@ func TestPinSolveOpt(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"image": "debian:12", "report": "trivy.json", "context:report": "local:report", "platform": "linux/arm64",
-		"requestid": "frontend.plan", "tooling-image": "busybox:1",
+		"image": "docker.io/library/debian:12", "report": "trivy.json", "context:report": "local:report", "platform": "linux/arm64",
+		"requestid": "frontend.plan", "tooling-image": "docker.io/library/busybox:1",
 	}
 	if !reflect.DeepEqual(opt.FrontendAttrs, want) || opt.SourcePolicy != pol || opt.LocalMounts["report"] == nil || len(opt.Session) != 1 {
 		t.Errorf("solveOpt = %+v", opt)
@@ -153,7 +153,7 @@ func TestFileFS(t *testing.T) {
 }
 
 func TestPlanImages(t *testing.T) {
-	sums := []frontend.Summary{
+	sums := []patch.Summary{
 		{Platform: "linux/amd64", Image: "docker.io/library/debian:12", Digest: digestA.String()},
 		{Platform: "linux/arm64", Image: "docker.io/darn/distroless:1", Digest: digestB.String(),
 			ToolingImage: "docker.io/library/debian:12", ToolingDigest: digestA.String()},

@@ -19,8 +19,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 
-	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/frontend"
+	"github.com/darn-dev/darn/patch"
 )
 
 // runImage patches one image: it runs darn's frontend (in-process, or its
@@ -35,7 +35,7 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 	if o.mirrors, err = withPolicyMirrors(o.mirrors, pol); err != nil {
 		return err
 	}
-	solveOpt, err := o.solveOpt(dockerCLI)
+	solveOpt, opts, err := o.solveOpt(dockerCLI)
 	if err != nil {
 		return err
 	}
@@ -53,16 +53,13 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 		load = startLoad(ctx, dockerCLI)
 		solveOpt.Exports = append(solveOpt.Exports, load.export(o.tag))
 	}
-	if onePlatformOnly(solveOpt.Exports) {
-		// A Docker image store or docker tarball holds one platform:
-		// export the patched one alone, not the whole index.
-		solveOpt.FrontendAttrs["patched-only"] = "true"
-	}
-	if o.vexFile != "" && load == nil && attestable(solveOpt.Exports) {
-		// The document also travels with the image, where the export
-		// keeps attestations.
-		solveOpt.FrontendAttrs["vex-attestation"] = "true"
-	}
+	// A Docker image store or docker tarball holds one platform: export
+	// the patched one alone, not the whole index.
+	opts.PatchedOnly = onePlatformOnly(solveOpt.Exports)
+	// The document also travels with the image, where the export keeps
+	// attestations.
+	opts.AttestVEX = o.vexFile != "" && load == nil && attestable(solveOpt.Exports)
+	solveOpt.FrontendAttrs = opts.Attrs()
 	summary, resp, err := o.solve(ctx, c, solveOpt, dockerCLI)
 	if load != nil {
 		if lerr := load.wait(err); err == nil {
@@ -105,16 +102,21 @@ func openBuilder(ctx context.Context, dockerCLI command.Cli, b builderOptions, p
 }
 
 // solveOpt maps the flags to one BuildKit solve: the report files as the
-// local context "report", the frontend options, the exports and the
-// registry credentials of the docker CLI's config.
-func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, error) {
+// local context "report", the frontend options (set in the solve by the
+// caller, who may still change them), the exports and the registry
+// credentials of the docker CLI's config.
+func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, patch.Options, error) {
 	locals, file, err := o.reportLocal()
 	if err != nil {
-		return client.SolveOpt{}, err
+		return client.SolveOpt{}, patch.Options{}, err
+	}
+	opts, err := o.patchOptions(file)
+	if err != nil {
+		return client.SolveOpt{}, patch.Options{}, err
 	}
 	exports, err := o.exports()
 	if err != nil {
-		return client.SolveOpt{}, err
+		return client.SolveOpt{}, patch.Options{}, err
 	}
 	var entitlements []string
 	if o.network == "host" {
@@ -124,11 +126,11 @@ func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, error) {
 		AllowedEntitlements: entitlements,
 		Exports:             exports,
 		LocalMounts:         locals,
-		FrontendAttrs:       o.frontendAttrs(file),
+		FrontendAttrs:       opts.Attrs(),
 		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 			AuthConfigProvider: authprovider.LoadAuthConfig(dockerCLI.ConfigFile()),
 		})},
-	}, nil
+	}, opts, nil
 }
 
 // reportLocal shares the report files (reportFS) as the local context
@@ -141,43 +143,30 @@ func (o imageOptions) reportLocal() (map[string]fsutil.FS, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return map[string]fsutil.FS{"report": fs}, file, nil
+	return map[string]fsutil.FS{patch.ReportContext: fs}, file, nil
 }
 
-// frontendAttrs is the one table from plugin flags to frontend options.
-func (o imageOptions) frontendAttrs(reportFile string) map[string]string {
-	attrs := map[string]string{
-		"image":          o.image,
-		"report":         reportFile,
-		"context:report": "local:report",
-	}
-	if o.platform != "" {
-		attrs["platform"] = o.platform
-	}
-	if o.noCache {
-		attrs["no-cache"] = ""
+// patchOptions is the one table from plugin flags to frontend options:
+// the typed contract every client of the frontend uses.
+func (o imageOptions) patchOptions(reportFile string) (patch.Options, error) {
+	opts := patch.Options{
+		ReportFile: reportFile, Mirrors: o.mirrors, FetchTimeout: o.fetchTimeout,
+		IgnoreErrors: o.ignoreErrors, UpdateAll: o.updateAll,
+		BuildKit: patch.BuildKitOptions{Platform: o.platform, NoCache: o.noCache},
 	}
 	if o.network == "host" {
-		attrs["force-network-mode"] = "host"
+		opts.BuildKit.NetworkMode = "host"
+	}
+	var err error
+	if opts.Image, err = patch.ParseImage(o.image); err != nil {
+		return opts, usageError{fmt.Errorf("invalid image reference %q: %w", o.image, err)}
 	}
 	if o.toolingImage != "" {
-		attrs["tooling-image"] = o.toolingImage
+		if opts.ToolingImage, err = patch.ParseImage(o.toolingImage); err != nil {
+			return opts, usageError{fmt.Errorf("--tooling-image %q: %w", o.toolingImage, err)}
+		}
 	}
-	if o.ignoreErrors {
-		attrs["ignore-errors"] = "true"
-	}
-	if o.updateAll {
-		attrs["update-all"] = "true"
-		delete(attrs, "report")
-		delete(attrs, "context:report")
-	}
-	if o.fetchTimeout > 0 {
-		attrs["fetch-timeout"] = o.fetchTimeout.String()
-	}
-	if len(o.mirrors) > 0 {
-		attrs["repo-mirror"] = distros.FormatMirrors(o.mirrors)
-	}
-	return attrs
+	return opts, nil
 }
 
 // exports turns --push/--output into BuildKit exports. Without either (and
@@ -300,7 +289,7 @@ func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.Solv
 		if err != nil {
 			return nil, nil, err
 		}
-		return []byte(resp.ExporterResponse[frontend.MetadataSummaryKey]), resp, nil
+		return []byte(resp.ExporterResponse[patch.MetadataSummaryKey]), resp, nil
 	}
 	var (
 		summary []byte
@@ -312,7 +301,7 @@ func (o imageOptions) run(ctx context.Context, c *client.Client, opt client.Solv
 		}
 		res, err := frontend.Build(ctx, gc)
 		if res != nil {
-			summary = res.Metadata[frontend.MetadataSummaryKey]
+			summary = res.Metadata[patch.MetadataSummaryKey]
 		}
 		feErr = err
 		return res, err

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/darn-dev/darn/frontend"
+	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/plan"
 )
 
 // printSummary prints, per platform, the packages that changed, then where
 // the patched image went.
 func printSummary(w io.Writer, dt []byte, o imageOptions) error {
-	var sums []frontend.Summary
+	var sums []patch.Summary
 	if len(dt) > 0 {
 		if err := json.Unmarshal(dt, &sums); err != nil {
 			return fmt.Errorf("reading patch summary: %w", err)
@@ -34,7 +34,7 @@ func printSummary(w io.Writer, dt []byte, o imageOptions) error {
 }
 
 // printPlatform prints one platform's changes as a table.
-func printPlatform(w io.Writer, s frontend.Summary) {
+func printPlatform(w io.Writer, s patch.Summary) {
 	if s.Kept {
 		fmt.Fprintf(w, "%s %s: kept as it is (not a platform to patch)\n", s.Platform, s.Image)
 		return

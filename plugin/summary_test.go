@@ -6,19 +6,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/darn-dev/darn/frontend"
+	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/plan"
 )
 
 func TestPrintSummary(t *testing.T) {
-	sums := []frontend.Summary{{
+	sums := []patch.Summary{{
 		Platform: "linux/amd64", OS: "debian 12", Image: "debian:12", Digest: "sha256:abc",
 		Plan: plan.Plan{Items: []plan.Item{
 			{Name: "libc6", Action: plan.ActionUpgrade},
 			{Name: "tar", Action: plan.ActionNoFix},
 			{Name: "zlib1g", Action: plan.ActionAlreadyFixed},
 		}},
-		Changes: []frontend.Change{
+		Changes: []plan.Change{
 			{Name: "libc-bin", From: "1", To: "2"},
 			{Name: "libc6", From: "1", To: "2", Planned: true, Fixes: []string{"CVE-1", "CVE-2"}},
 		},

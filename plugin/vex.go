@@ -10,7 +10,7 @@ import (
 	"github.com/distribution/reference"
 	digest "github.com/opencontainers/go-digest"
 
-	"github.com/darn-dev/darn/frontend"
+	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/vex"
 )
 
@@ -22,7 +22,7 @@ const exporterDigestKey = "containerimage.digest"
 // statement for every vulnerability darn verified fixed, nothing for the
 // rest. It says so and writes nothing when nothing was fixed.
 func writeVEX(o imageOptions, summary []byte, resp map[string]string, w func(string)) error {
-	var sums []frontend.Summary
+	var sums []patch.Summary
 	if err := json.Unmarshal(summary, &sums); err != nil {
 		return fmt.Errorf("reading patch summary: %w", err)
 	}

@@ -9,16 +9,17 @@ import (
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
-	"github.com/darn-dev/darn/frontend"
+	"github.com/darn-dev/darn/patch"
+	"github.com/darn-dev/darn/plan"
 )
 
 func TestWriteVEX(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "vex.json")
 	o := imageOptions{tag: "127.0.0.1:5000/team/app:1.4-patched", vexFile: file}
-	sums, _ := json.Marshal([]frontend.Summary{{Platform: "linux/amd64", OS: "debian 12", Changes: []frontend.Change{
-		{Name: "libc6", To: "2.36-9+deb12u10", Arch: "amd64", Planned: true, Fixes: []string{"CVE-2025-4802"}},
-		{Name: "libc-bin", To: "2.36-9+deb12u10", Arch: "amd64"},
-		{Name: "tzdata", To: "2026f-0+deb12u1", Arch: "all", Planned: true, Fixes: []string{"DSA-1"}},
+	sums, _ := json.Marshal([]patch.Summary{{Platform: "linux/amd64", OS: "debian 12", Changes: []plan.Change{
+		{Name: "libc6", To: "2.36-9+deb12u10", Arch: "amd64", PURL: "pkg:deb/debian/libc6@2.36-9%2Bdeb12u10?arch=amd64&distro=debian-12", Planned: true, Fixes: []string{"CVE-2025-4802"}},
+		{Name: "libc-bin", To: "2.36-9+deb12u10", Arch: "amd64", PURL: "pkg:deb/debian/libc-bin@2.36-9%2Bdeb12u10?arch=amd64&distro=debian-12"},
+		{Name: "tzdata", To: "2026f-0+deb12u1", Arch: "all", PURL: "pkg:deb/debian/tzdata@2026f-0%2Bdeb12u1?arch=all&distro=debian-12", Planned: true, Fixes: []string{"DSA-1"}},
 	}}})
 	resp := map[string]string{exporterDigestKey: "sha256:" + hex}
 	var said []string
@@ -42,7 +43,7 @@ func TestWriteVEX(t *testing.T) {
 
 	// Nothing fixed: say so, write nothing.
 	os.Remove(file)
-	sums, _ = json.Marshal([]frontend.Summary{{Platform: "linux/amd64", OS: "debian 12"}})
+	sums, _ = json.Marshal([]patch.Summary{{Platform: "linux/amd64", OS: "debian 12"}})
 	said = nil
 	if err := writeVEX(o, sums, resp, func(s string) { said = append(said, s) }); err != nil || len(said) != 1 {
 		t.Fatalf("nothing fixed: %v %q", err, said)

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/distribution/reference"
 	digest "github.com/opencontainers/go-digest"
@@ -43,7 +42,7 @@ type Fixed struct {
 	// Version is the package's version installed now, in the patched
 	// image.
 	Version string
-	// PURL is the package URL of Package at Version, e.g. from DebPURL.
+	// PURL is the package URL of Package at Version.
 	PURL string
 }
 
@@ -79,9 +78,9 @@ type PackageChange struct {
 	Name string
 	// To is the version installed now.
 	To string
-	// Arch is the package's own architecture, e.g. "all"; empty means the
-	// arch passed to FromChanges.
-	Arch string
+	// PURL is the package URL of the package at To, as its family
+	// writes it.
+	PURL string
 	// Fixes are the vulnerability ids the upgrade resolved.
 	Fixes []string
 }
@@ -170,47 +169,14 @@ func Marshal(doc *openvex.VEX) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// DebPURL returns the package URL of a Debian-family binary package, e.g.
-// DebPURL("debian-12", "libc6", "2.36-9+deb12u10", "amd64") is
-// "pkg:deb/debian/libc6@2.36-9%2Bdeb12u10?arch=amd64&distro=debian-12"
-// ('+' is percent-encoded as the purl specification requires). distro is
-// the os-release ID and VERSION_ID joined by '-', as Syft and Trivy write
-// it; the ID part is the purl namespace, so distro must not be empty.
-func DebPURL(distro, name, version, arch string) string {
-	var q packageurl.Qualifiers
-	if arch != "" {
-		q = append(q, packageurl.Qualifier{Key: "arch", Value: arch})
-	}
-	if distro != "" {
-		q = append(q, packageurl.Qualifier{Key: "distro", Value: distro})
-	}
-	ns := strings.ToLower(debNamespace(distro))
-	p := packageurl.NewPackageURL(packageurl.TypeDebian, ns, strings.ToLower(name), version, q, "")
-	return p.ToString()
-}
-
-// debNamespace returns the os-release ID in "<ID>-<VERSION_ID>". An ID may
-// itself contain '-', so the split is at the first '-' before a digit,
-// where deb-family VERSION_IDs ("12", "22.04") begin.
-func debNamespace(distro string) string {
-	for i := 0; i+1 < len(distro); i++ {
-		if distro[i] == '-' && unicode.IsDigit(rune(distro[i+1])) {
-			return distro[:i]
-		}
-	}
-	return distro
-}
-
-// FromChanges lists one Fixed per vulnerability id and upgraded deb
-// package, with the package URL of the version now installed. Changes
-// without fixes (dependencies pulled in by the upgrade) give none. arch is
-// the image's dpkg architecture, e.g. "amd64" or "armhf".
-func FromChanges(distro, arch string, changes []PackageChange) []Fixed {
+// FromChanges lists one Fixed per vulnerability id and upgraded package,
+// with the package URL of the version now installed. Changes without
+// fixes (dependencies pulled in by the upgrade) give none.
+func FromChanges(changes []PackageChange) []Fixed {
 	var out []Fixed
 	for _, c := range changes {
-		purl := DebPURL(distro, c.Name, c.To, cmp.Or(c.Arch, arch))
 		for _, id := range c.Fixes {
-			out = append(out, Fixed{Vulnerability: id, Package: c.Name, Version: c.To, PURL: purl})
+			out = append(out, Fixed{Vulnerability: id, Package: c.Name, Version: c.To, PURL: c.PURL})
 		}
 	}
 	slices.SortFunc(out, compareFixed)

@@ -1,51 +1,23 @@
 package deb
 
 import (
+	"context"
 	"strings"
 
 	"github.com/darn-dev/darn/distros"
 )
 
-// suites maps os-release ID, then VERSION_ID, to the release's suite
-// (codename) for the releases darn knows. It is read, never written.
-var suites = map[string]map[string]string{
-	"debian": {
-		"10": "buster",
-		"11": "bullseye",
-		"12": "bookworm",
-		"13": "trixie",
-	},
-	"ubuntu": {
-		"18.04": "bionic",
-		"18.10": "cosmic",
-		"19.04": "disco",
-		"19.10": "eoan",
-		"20.04": "focal",
-		"20.10": "groovy",
-		"21.04": "hirsute",
-		"21.10": "impish",
-		"22.04": "jammy",
-		"22.10": "kinetic",
-		"23.04": "lunar",
-		"23.10": "mantic",
-		"24.04": "noble",
-	},
-}
-
-// Detect reports whether an os-release file describes Debian, Ubuntu or a
-// derivative of either (by ID_LIKE), and returns the release. When the file
-// has no VERSION_CODENAME, it is filled in from the suite table. A file
-// that does not parse is not detected; call distros.ParseOSRelease to see
-// why.
-func Detect(osRelease []byte) (distros.Release, bool) {
-	r, err := distros.ParseOSRelease(osRelease)
-	if err != nil || !(r.Is("debian") || r.Is("ubuntu")) {
+// Detect says whether rel, read from an image's os-release, is Debian,
+// Ubuntu or a derivative of either (by ID_LIKE). A release without
+// VERSION_CODENAME gets it from the release table.
+func (Family) Detect(_ context.Context, rel distros.Release, _ distros.FS) (distros.Release, bool) {
+	if !rel.Is("debian") && !rel.Is("ubuntu") {
 		return distros.Release{}, false
 	}
-	if r.VersionCodename == "" {
-		r.VersionCodename = suites[r.ID][r.VersionID]
+	if rel.VersionCodename == "" {
+		rel.VersionCodename = lookupRelease(rel.ID, rel.VersionID).Codename
 	}
-	return r, true
+	return rel, true
 }
 
 // FromReport builds the release from the OS family and version a scanner
@@ -56,7 +28,7 @@ func Detect(osRelease []byte) (distros.Release, bool) {
 // codename from the suite table, such as "bookworm", is also accepted. It
 // returns false for other families and for versions it cannot read, such
 // as Debian testing's "trixie/sid", which names no release.
-func FromReport(family, version string) (distros.Release, bool) {
+func (Family) FromReport(family, version string) (distros.Release, bool) {
 	id := strings.ToLower(strings.TrimSpace(family))
 	version = strings.TrimSpace(version)
 	var versionID string
@@ -71,7 +43,7 @@ func FromReport(family, version string) (distros.Release, bool) {
 	if versionID == "" {
 		return distros.Release{}, false
 	}
-	return distros.Release{ID: id, VersionID: versionID, VersionCodename: suites[id][versionID]}, true
+	return distros.Release{ID: id, VersionID: versionID, VersionCodename: lookupRelease(id, versionID).Codename}, true
 }
 
 // Suite returns the release's suite name as apt sources spell it, e.g.
@@ -82,7 +54,7 @@ func Suite(r distros.Release) (string, error) {
 	if r.VersionCodename != "" {
 		return r.VersionCodename, nil
 	}
-	if s, ok := suites[r.ID][r.VersionID]; ok {
+	if s := lookupRelease(r.ID, r.VersionID).Codename; s != "" {
 		return s, nil
 	}
 	return "", &distros.UnsupportedError{OS: r.ID, Version: r.VersionID}
@@ -95,9 +67,9 @@ func debianVersionID(version string) string {
 	if isDigits(major) {
 		return major
 	}
-	for id, c := range suites["debian"] {
-		if c == version {
-			return id
+	for _, r := range releases {
+		if r.ID == "debian" && r.Codename == version {
+			return r.VersionID
 		}
 	}
 	return ""

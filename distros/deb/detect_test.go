@@ -1,6 +1,7 @@
 package deb_test
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -41,6 +42,16 @@ UBUNTU_CODENAME=jammy
 	alpine = "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.2\nPRETTY_NAME=\"Alpine Linux v3.20\"\n"
 )
 
+// detect parses an os-release file and asks the family about it, as the
+// patch core does; a file that does not parse is no release of it.
+func detect(osRelease []byte) (distros.Release, bool) {
+	rel, err := distros.ParseOSRelease(osRelease)
+	if err != nil {
+		return distros.Release{}, false
+	}
+	return deb.Family{}.Detect(context.Background(), rel, distros.DirFS("/nonexistent"))
+}
+
 func TestDetect(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -61,7 +72,7 @@ func TestDetect(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := deb.Detect([]byte(tc.in))
+			got, ok := detect([]byte(tc.in))
 			if ok != tc.wantOK || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v, %v\nwant %+v, %v", got, ok, tc.want, tc.wantOK)
 			}
@@ -92,7 +103,7 @@ func TestFromReport(t *testing.T) {
 		{"", "12", distros.Release{}, false},
 	}
 	for _, tc := range tests {
-		got, ok := deb.FromReport(tc.family, tc.version)
+		got, ok := deb.Family{}.FromReport(tc.family, tc.version)
 		if ok != tc.wantOK || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("FromReport(%q, %q) = %+v, %v; want %+v, %v", tc.family, tc.version, got, ok, tc.want, tc.wantOK)
 		}
@@ -148,7 +159,7 @@ func TestDetectCorpus(t *testing.T) {
 				t.Fatalf("no expectation for corpus case %s; add one", name)
 			}
 			var got string
-			if r, ok := deb.Detect(dt); ok {
+			if r, ok := detect(dt); ok {
 				got = r.ID + " " + r.VersionID + " " + r.VersionCodename
 			}
 			if got != w {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"gotest.tools/v3/golden"
 
 	"github.com/darn-dev/darn/distros"
+	darnllb "github.com/darn-dev/darn/llb"
 	"github.com/darn-dev/darn/llb/llbtest"
 	"github.com/darn-dev/darn/plan"
 )
@@ -22,6 +22,8 @@ const (
 	testBase    = "docker.io/library/debian@sha256:0000000000000000000000000000000000000000000000000000000000000000"
 	testTooling = "docker.io/library/debian@sha256:1111111111111111111111111111111111111111111111111111111111111111"
 )
+
+var amd64 = ocispecs.Platform{OS: "linux", Architecture: "amd64"}
 
 func testPlan() plan.Plan {
 	return plan.Plan{Items: []plan.Item{
@@ -32,68 +34,20 @@ func testPlan() plan.Plan {
 	}}
 }
 
-func marshalInstall(t *testing.T, pl plan.Plan, opt InstallOptions) *llb.Definition {
+// runner is a Runner on the test images; the tooling image is set too,
+// and used by steps that run in it.
+func runner(p ocispecs.Platform) darnllb.Runner {
+	return darnllb.Runner{
+		Family: "deb", Platform: p,
+		Target: llb.Image(testBase, llb.Platform(p)), TargetRef: testBase,
+		Tooling: llb.Image(testTooling, llb.Platform(p)), ToolingRef: testTooling,
+	}
+}
+
+// render marshals a step as it runs and renders it for a golden file.
+func render(t *testing.T, s distros.Step, r darnllb.Runner) string {
 	t.Helper()
-	base := llb.Image(testBase, llb.Platform(opt.Platform))
-	st, err := Install(base, pl, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := st.Marshal(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return def
-}
-
-func TestInstallGolden(t *testing.T) {
-	cases := map[string]InstallOptions{
-		"install-amd64.golden":              {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, Base: testBase},
-		"install-amd64-host-network.golden": {Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, Base: testBase, Network: pb.NetMode_HOST},
-		"install-arm64-proxy-nocache.golden": {
-			Platform:    ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"},
-			Base:        testBase,
-			Proxy:       &llb.ProxyEnv{HTTPSProxy: "http://user:secret@proxy:3128", NoProxy: "localhost"},
-			IgnoreCache: true,
-		},
-		"install-amd64-mirrors-skip-timeout.golden": {
-			Platform:     ocispecs.Platform{OS: "linux", Architecture: "amd64"},
-			Base:         testBase,
-			Mirrors:      []distros.Mirror{{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"}},
-			SkipMissing:  true,
-			FetchTimeout: 5 * time.Second,
-		},
-	}
-	for name, opt := range cases {
-		t.Run(name, func(t *testing.T) {
-			out, err := llbtest.Render(marshalInstall(t, testPlan(), opt))
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden.Assert(t, out, name)
-		})
-	}
-}
-
-// The tooling path runs in the tooling image with the target mounted twice:
-// read-write (the result) and read-only (the reference for the diff).
-func TestInstallWithToolingGolden(t *testing.T) {
-	opt := InstallOptions{
-		Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
-		Base:     testBase,
-		Tooling:  testTooling,
-		Mirrors: []distros.Mirror{
-			{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"},
-			{Original: "http://deb.example/debian-security", Mirror: "http://127.0.0.1:8080/debian-security"},
-		},
-	}
-	target := llb.Image(testBase, llb.Platform(opt.Platform))
-	tooling := llb.Image(testTooling, llb.Platform(opt.Platform))
-	st, err := InstallWithTooling(target, tooling, testPlan(), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := st.Marshal(context.Background())
+	def, err := darnllb.Run(s, r).Marshal(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,10 +55,75 @@ func TestInstallWithToolingGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden.Assert(t, out, "unpack-amd64-mirrors.golden")
+	return out
 }
 
-func TestDefaultToolingImage(t *testing.T) {
+func TestUpgradeGolden(t *testing.T) {
+	arm64 := ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
+	mirrors := []distros.Mirror{
+		{Original: "http://deb.example/debian", Mirror: "http://127.0.0.1:8080/debian"},
+		{Original: "http://deb.example/debian-security", Mirror: "http://127.0.0.1:8080/debian-security"},
+	}
+	cases := map[string]struct {
+		u distros.Upgrade
+		r func(darnllb.Runner) darnllb.Runner
+	}{
+		"install-amd64.golden": {u: distros.Upgrade{Plan: testPlan()}},
+		"install-amd64-host-network.golden": {u: distros.Upgrade{Plan: testPlan()},
+			r: func(r darnllb.Runner) darnllb.Runner { r.Network = pb.NetMode_HOST; return r }},
+		"install-arm64-proxy-nocache.golden": {u: distros.Upgrade{Plan: testPlan()}, r: func(r darnllb.Runner) darnllb.Runner {
+			r = runner(arm64)
+			r.Proxy, r.IgnoreCache = &llb.ProxyEnv{HTTPSProxy: "http://user:secret@proxy:3128", NoProxy: "localhost"}, true
+			return r
+		}},
+		"install-amd64-mirrors-skip-timeout.golden": {u: distros.Upgrade{Plan: testPlan(), Mirrors: mirrors[:1], SkipMissing: true, FetchTimeout: 5 * time.Second}},
+		"unpack-amd64-mirrors.golden":               {u: distros.Upgrade{Plan: testPlan(), Tooling: true, Mirrors: mirrors}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, err := Family{}.Upgrade(tc.u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := runner(amd64)
+			if tc.r != nil {
+				r = tc.r(r)
+			}
+			golden.Assert(t, render(t, s, r), name)
+		})
+	}
+}
+
+// The update-all probe writes its answer to a mount of its own; the image
+// is not changed.
+func TestUpgradableGolden(t *testing.T) {
+	installed := []plan.Package{
+		{Name: "libc6", Version: "2.36-9+deb12u9", Installed: true},
+		{Name: "gone", Version: "1.0", Installed: false},
+		{Name: "-oAPT::x", Version: "1", Installed: true},
+	}
+	for name, tooling := range map[string]bool{"upgradable-amd64.golden": false, "upgradable-amd64-tooling.golden": true} {
+		s, err := Family{}.Upgradable(distros.Upgrade{Installed: installed, Tooling: tooling})
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.Assert(t, render(t, s, runner(amd64)), name)
+	}
+}
+
+func TestParseUpgradable(t *testing.T) {
+	got, err := Family{}.ParseUpgradable([]byte("libc6 2.36-9+deb12u10\ntar 1.34+dfsg-1.2+deb12u1\n"))
+	if err != nil || len(got) != 2 || got["libc6"] != "2.36-9+deb12u10" || got["tar"] != "1.34+dfsg-1.2+deb12u1" {
+		t.Errorf("ParseUpgradable = %v, %v", got, err)
+	}
+	for _, bad := range []string{"libc6\n", "-oAPT::X 1\n", "libc6 $(id)\n", "libc6 1 2\n"} {
+		if _, err := (Family{}).ParseUpgradable([]byte(bad)); err == nil {
+			t.Errorf("ParseUpgradable(%q) must fail", bad)
+		}
+	}
+}
+
+func TestTooling(t *testing.T) {
 	cases := []struct {
 		rel  distros.Release
 		want string
@@ -112,45 +131,51 @@ func TestDefaultToolingImage(t *testing.T) {
 		{distros.Release{ID: "debian", VersionID: "12"}, "docker.io/library/debian:12-slim"},
 		{distros.Release{ID: "debian", VersionID: "11"}, "docker.io/library/debian:11-slim"},
 		{distros.Release{ID: "ubuntu", VersionID: "22.04"}, "docker.io/library/ubuntu:22.04"},
+		{distros.Release{ID: "ubuntu", VersionID: "23.10"}, ""},
 		{distros.Release{ID: "debian", VersionID: "7"}, ""},
 	}
 	for _, tc := range cases {
-		rel, want := tc.rel, tc.want
-		got, err := DefaultToolingImage(rel)
-		if got != want || (want == "") != (err != nil) {
-			t.Errorf("DefaultToolingImage(%v) = %q, %v; want %q", rel, got, err, want)
+		got, ok := Family{}.Tooling(tc.rel)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("Tooling(%v) = %q, %v; want %q", tc.rel, got, ok, tc.want)
 		}
 	}
 }
 
 // The LLB, and so BuildKit's cache key, must not depend on the order of
 // the plan's items.
-func TestInstallDeterministic(t *testing.T) {
-	opt := InstallOptions{Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}, Base: testBase}
-	plan := testPlan()
-	want, _ := marshalInstall(t, plan, opt).Head()
+func TestUpgradeDeterministic(t *testing.T) {
+	head := func(pl plan.Plan) string {
+		s, err := Family{}.Upgrade(distros.Upgrade{Plan: pl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := darnllb.Run(s, runner(amd64)).Marshal(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := def.Head()
+		return h.String()
+	}
+	pl := testPlan()
+	want := head(pl)
 	for range 10 {
-		rand.Shuffle(len(plan.Items), func(i, j int) { plan.Items[i], plan.Items[j] = plan.Items[j], plan.Items[i] })
-		got, _ := marshalInstall(t, plan, opt).Head()
-		if got != want {
-			t.Fatalf("plan order %v gave %s, sorted order %s", plan.Items, got, want)
+		rand.Shuffle(len(pl.Items), func(i, j int) { pl.Items[i], pl.Items[j] = pl.Items[j], pl.Items[i] })
+		if got := head(pl); got != want {
+			t.Fatalf("plan order %v gave %s, sorted order %s", pl.Items, got, want)
 		}
 	}
 }
 
-func TestInstallRejects(t *testing.T) {
-	opt := InstallOptions{Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"}}
-	cases := map[string]struct {
-		pl plan.Plan
-		want error
-	}{
-		"nothing to upgrade": {pl: plan.Plan{Items: []plan.Item{{Name: "tar", Action: plan.ActionNoFix}}}},
-		"bad name":           {pl: plan.Plan{Items: []plan.Item{{Name: "libc6;rm -rf /", Fixed: "1", Action: plan.ActionUpgrade}}}},
-		"bad version":        {pl: plan.Plan{Items: []plan.Item{{Name: "libc6", Fixed: "$(id)", Action: plan.ActionUpgrade}}}},
+func TestUpgradeRejects(t *testing.T) {
+	cases := map[string]plan.Plan{
+		"nothing to upgrade": {Items: []plan.Item{{Name: "tar", Action: plan.ActionNoFix}}},
+		"bad name":           {Items: []plan.Item{{Name: "libc6;rm -rf /", Fixed: "1", Action: plan.ActionUpgrade}}},
+		"bad version":        {Items: []plan.Item{{Name: "libc6", Fixed: "$(id)", Action: plan.ActionUpgrade}}},
 	}
-	for name, tc := range cases {
+	for name, pl := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Install(llb.Image(testBase), tc.pl, opt)
+			_, err := Family{}.Upgrade(distros.Upgrade{Plan: pl})
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -161,63 +186,24 @@ func TestInstallRejects(t *testing.T) {
 	}
 }
 
-// Cache mounts are written by the programs of the image the step runs in,
-// so no two images may share them: a patch of one image must never read
-// what another image's apt-get (possibly a hostile wrapper) left there.
-func TestCacheIDIsolatesImages(t *testing.T) {
-	amd64 := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
-	other := "docker.io/library/debian@sha256:2222222222222222222222222222222222222222222222222222222222222222"
-	sameBytesElsewhere := "registry.example/mirror/debian@sha256:0000000000000000000000000000000000000000000000000000000000000000"
-	id := func(o InstallOptions) string { return o.CacheID() }
-	inImage := InstallOptions{Platform: amd64, Base: testBase}
-	if id(inImage) == id(InstallOptions{Platform: amd64, Base: other}) {
-		t.Error("two images share a cache")
+func TestPackageURL(t *testing.T) {
+	tests := []struct {
+		rel                 distros.Release
+		name, version, arch string
+		want                string
+	}{
+		{distros.Release{ID: "debian", VersionID: "12"}, "libc6", "2.36-9+deb12u10", "amd64", "pkg:deb/debian/libc6@2.36-9%2Bdeb12u10?arch=amd64&distro=debian-12"},
+		{distros.Release{ID: "debian", VersionID: "12"}, "tzdata", "2025b-0+deb12u1", "all", "pkg:deb/debian/tzdata@2025b-0%2Bdeb12u1?arch=all&distro=debian-12"},
+		// The epoch's ':' stays unencoded, as the purl specification says.
+		{distros.Release{ID: "ubuntu", VersionID: "22.04"}, "libssl3", "1:3.0.2-0ubuntu1.19", "arm64", "pkg:deb/ubuntu/libssl3@1:3.0.2-0ubuntu1.19?arch=arm64&distro=ubuntu-22.04"},
+		// Debian testing and sid have no VERSION_ID.
+		{distros.Release{ID: "debian"}, "curl", "8.14.1-2", "", "pkg:deb/debian/curl@8.14.1-2?distro=debian"},
+		// An os-release ID may itself contain '-'.
+		{distros.Release{ID: "my-distro", VersionID: "1.2"}, "Curl", "8.0", "armhf", "pkg:deb/my-distro/curl@8.0?arch=armhf&distro=my-distro-1.2"},
 	}
-	if id(inImage) != id(InstallOptions{Platform: amd64, Base: sameBytesElsewhere}) {
-		t.Error("one image (same digest) under two names should share its cache")
-	}
-	if id(inImage) == id(InstallOptions{Platform: ocispecs.Platform{OS: "linux", Architecture: "arm64"}, Base: testBase}) {
-		t.Error("two platforms share a cache")
-	}
-	// The tooling image's programs run the tooling step: its caches are
-	// the tooling image's, whatever the target, and never the target's.
-	withTooling := InstallOptions{Platform: amd64, Base: testBase, Tooling: testTooling}
-	if id(withTooling) == id(inImage) {
-		t.Error("a tooling step shares the target's own cache")
-	}
-	if id(withTooling) != id(InstallOptions{Platform: amd64, Base: other, Tooling: testTooling}) {
-		t.Error("tooling steps of two targets should share the tooling image's cache")
-	}
-	if id(withTooling) == id(InstallOptions{Platform: amd64, Base: testBase, Tooling: other}) {
-		t.Error("two tooling images share a cache")
-	}
-}
-
-// Proxy settings reach the step through BuildKit's proxy field, which is
-// not part of the cache key, never as plain environment.
-func TestProxyNotInEnvironment(t *testing.T) {
-	opt := InstallOptions{
-		Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
-		Base:     testBase,
-		Proxy:    &llb.ProxyEnv{HTTPProxy: "http://user:secret@proxy:3128"},
-	}
-	def := marshalInstall(t, testPlan(), opt)
-	for _, dt := range def.Def {
-		var op pb.Op
-		if err := op.UnmarshalVT(dt); err != nil {
-			t.Fatal(err)
-		}
-		ex, ok := op.Op.(*pb.Op_Exec)
-		if !ok {
-			continue
-		}
-		for _, e := range ex.Exec.Meta.Env {
-			if strings.Contains(e, "secret") {
-				t.Errorf("proxy credentials in the step's environment: %s", e)
-			}
-		}
-		if p := ex.Exec.Meta.ProxyEnv; p == nil || p.HttpProxy != opt.Proxy.HTTPProxy {
-			t.Errorf("proxy field = %v, want %s", p, opt.Proxy.HTTPProxy)
+	for _, tc := range tests {
+		if got := (Family{}).PackageURL(tc.rel, tc.name, tc.version, tc.arch); got != tc.want {
+			t.Errorf("PackageURL(%v, %q, %q, %q) = %q, want %q", tc.rel, tc.name, tc.version, tc.arch, got, tc.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package frontend
+package patch
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func FuzzParsePatchfile(f *testing.F) {
 		f.Add([]byte(seed.file), seed.name, seed.value)
 	}
 	f.Fuzz(func(t *testing.T, dt []byte, name, value string) {
-		image, err := parsePatchfile(dt, map[string]string{name: value})
+		image, err := ParsePatchfile(dt, map[string]string{name: value})
 		if err == nil {
 			if image == "" {
 				t.Fatal("accepted with an empty image")

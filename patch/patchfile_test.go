@@ -1,14 +1,11 @@
-package frontend
+package patch
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/solver/errdefs"
 )
 
 func TestParsePatchfile(t *testing.T) {
@@ -33,7 +30,7 @@ func TestParsePatchfile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parsePatchfile([]byte(tc.file), tc.args)
+			got, err := ParsePatchfile([]byte(tc.file), tc.args)
 			if tc.wantErr == "" {
 				if err != nil || got != tc.want {
 					t.Fatalf("got %q, %v; want %q", got, err, tc.want)
@@ -48,27 +45,5 @@ func TestParsePatchfile(t *testing.T) {
 				t.Errorf("error does not point at line %d: %#v", tc.wantLine, loc)
 			}
 		})
-	}
-}
-
-// A Patchfile given through the dockerfile context names the image, and
-// its errors carry the source for BuildKit clients to print.
-func TestBuildFromPatchfile(t *testing.T) {
-	f := newFake(map[string]string{"context:report": "local:report", "build-arg:TAG": "12"})
-	f.patchfile = "# syntax=darn\nARG TAG=11\nFROM debian:${TAG}\n"
-	res, err := Build(context.Background(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sums []Summary
-	if err := json.Unmarshal(res.Metadata[MetadataSummaryKey], &sums); err != nil || sums[0].Image != "docker.io/library/debian:12" {
-		t.Fatalf("summary: %v %s", err, res.Metadata[MetadataSummaryKey])
-	}
-
-	f.patchfile = "FROM debian:12\nRUN true\n"
-	_, err = Build(context.Background(), f)
-	var se *errdefs.SourceError
-	if !errors.As(err, &se) || se.Source.Info.Filename != "Dockerfile" || se.Source.Ranges[0].Start.Line != 2 {
-		t.Fatalf("want a source error at Dockerfile:2, got %v", err)
 	}
 }

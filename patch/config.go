@@ -1,7 +1,8 @@
-package frontend
+package patch
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -9,32 +10,28 @@ import (
 	"github.com/distribution/reference"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-)
 
-// noCacheStep is the name `--no-cache-filter` matches for the upgrade step;
-// a bare `no-cache` applies to every step.
-const noCacheStep = "patch"
+	"github.com/darn-dev/darn/plan"
+)
 
 // Labels recording what the patched image was made from (image-spec
 // annotation keys, which are also the conventional label names).
 const (
-	labelBaseName   = ocispecs.AnnotationBaseImageName
-	labelBaseDigest = ocispecs.AnnotationBaseImageDigest
+	LabelBaseName   = ocispecs.AnnotationBaseImageName
+	LabelBaseDigest = ocispecs.AnnotationBaseImageDigest
 )
 
-// patchedConfig returns the original config with the patch recorded: one
+// PatchedConfig returns the original config with the patch recorded: one
 // history entry for the one new layer, and the base image's name and
 // digest as labels. Everything else (entrypoint, env, user, ports, ...)
 // stays as it was. Labels rather than manifest annotations carry the base,
 // because annotations cannot be exported with Docker media types (--load).
-func patchedConfig(img image, changed []Change, created time.Time) dockerspec.DockerOCIImage {
+func PatchedConfig(img Image, changed []plan.Change, created time.Time) dockerspec.DockerOCIImage {
 	cfg := img.Config
 	labels := make(map[string]string, len(cfg.Config.Labels)+2)
-	for k, v := range cfg.Config.Labels {
-		labels[k] = v
-	}
-	labels[labelBaseName] = reference.FamiliarString(img.Ref)
-	labels[labelBaseDigest] = img.Digest.String()
+	maps.Copy(labels, cfg.Config.Labels)
+	labels[LabelBaseName] = reference.FamiliarString(img.Ref)
+	labels[LabelBaseDigest] = img.Digest.String()
 	cfg.Config.Labels = labels
 
 	cfg.Created = &created
@@ -47,7 +44,7 @@ func patchedConfig(img image, changed []Change, created time.Time) dockerspec.Do
 }
 
 // describeChanges renders "pkg old -> new" for the history entry.
-func describeChanges(changed []Change) string {
+func describeChanges(changed []plan.Change) string {
 	parts := make([]string, 0, len(changed))
 	for _, c := range changed {
 		from := c.From
@@ -59,25 +56,16 @@ func describeChanges(changed []Change) string {
 	return strings.Join(parts, ", ")
 }
 
-// epoch returns SOURCE_DATE_EPOCH from the build args when set, for
-// reproducible patches, or the current time.
-func (p *patcher) epoch() (time.Time, error) {
-	v, ok := p.bc.BuildArgs["SOURCE_DATE_EPOCH"]
-	if !ok || v == "" {
-		return time.Now().UTC(), nil
+// SourceDateEpoch reads SOURCE_DATE_EPOCH from the build args, for
+// reproducible patches; ok is false when it is not set.
+func SourceDateEpoch(buildArgs map[string]string) (t time.Time, ok bool, err error) {
+	v := buildArgs["SOURCE_DATE_EPOCH"]
+	if v == "" {
+		return time.Time{}, false, nil
 	}
 	sec, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("parsing build arg SOURCE_DATE_EPOCH=%q: %w", v, err)
+		return time.Time{}, false, fmt.Errorf("parsing build arg SOURCE_DATE_EPOCH=%q: %w", v, err)
 	}
-	return time.Unix(sec, 0).UTC(), nil
-}
-
-// epochOpt returns the epoch for the exporter only when the user asked for
-// one: the exporter then clamps file times in the new layer too.
-func (p *patcher) epochOpt(t time.Time) *time.Time {
-	if p.bc.BuildArgs["SOURCE_DATE_EPOCH"] == "" {
-		return nil
-	}
-	return &t
+	return time.Unix(sec, 0).UTC(), true, nil
 }

@@ -1,0 +1,100 @@
+package patch
+
+import (
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/darn-dev/darn/distros"
+	darnllb "github.com/darn-dev/darn/llb"
+	"github.com/darn-dev/darn/plan"
+)
+
+// Image is an image resolved for one platform and pinned by digest, so
+// that every step sees the very same image even when its tag moves.
+type Image struct {
+	// Ref is the image name as given, e.g. docker.io/library/debian:12.
+	Ref reference.Named
+	// Digest is the manifest resolved for the platform.
+	Digest digest.Digest
+	// Pinned is the reference the LLB pulls: after the build's source
+	// policy, with the resolved digest.
+	Pinned string
+	Config dockerspec.DockerOCIImage
+	// RawConfig is the config as the registry serves it, exported
+	// unchanged for a platform that is kept as it is.
+	RawConfig []byte
+	// State is the image pinned by digest.
+	State llb.State
+}
+
+// Platform is the image's platform as its config records it.
+func (img Image) Platform() ocispecs.Platform {
+	return ocispecs.Platform{OS: img.Config.OS, Architecture: img.Config.Architecture, Variant: img.Config.Variant}
+}
+
+// Env is what every step of one platform's patch shares.
+type Env struct {
+	Platform ocispecs.Platform
+	Image    Image
+	// Tooling is the pinned tooling image for an image without a package
+	// manager; nil when the image patches itself.
+	Tooling *Image
+	Options Options
+	// Proxy, Network and IgnoreCache come from BuildKit's standard
+	// options (build args, force-network-mode, no-cache).
+	Proxy       *llb.ProxyEnv
+	Network     pb.NetMode
+	IgnoreCache bool
+}
+
+// upgrade is the family's request for this platform.
+func (e Env) upgrade() distros.Upgrade {
+	return distros.Upgrade{
+		Tooling:      e.Tooling != nil,
+		Mirrors:      e.Options.Mirrors,
+		FetchTimeout: e.Options.FetchTimeout,
+		SkipMissing:  e.Options.IgnoreErrors,
+	}
+}
+
+// runner is where the family's steps run.
+func (in Inspection) runner(e Env) darnllb.Runner {
+	r := darnllb.Runner{
+		Family: in.Family.Name(), Platform: e.Platform,
+		Target: e.Image.State, TargetRef: e.Image.Pinned,
+		Proxy: e.Proxy, Network: e.Network, IgnoreCache: e.IgnoreCache,
+	}
+	if e.Tooling != nil {
+		r.Tooling, r.ToolingRef = e.Tooling.State, e.Tooling.Pinned
+	}
+	return r
+}
+
+// Upgrade returns the LLB of the patched root: the image with the plan's
+// upgrades applied in one step, so that exporting it adds exactly one
+// layer.
+func (in Inspection) Upgrade(p plan.Plan, e Env) (llb.State, error) {
+	u := e.upgrade()
+	u.Plan = p
+	s, err := in.Family.Upgrade(u)
+	if err != nil {
+		return llb.State{}, err
+	}
+	return darnllb.Run(s, in.runner(e)), nil
+}
+
+// Upgradable returns the LLB of the update-all probe and the file in it
+// that holds the answer for PlanUpgradable.
+func (in Inspection) Upgradable(e Env) (llb.State, string, error) {
+	u := e.upgrade()
+	u.Installed = in.Installed.Packages
+	s, err := in.Family.Upgradable(u)
+	if err != nil {
+		return llb.State{}, "", err
+	}
+	return darnllb.Run(s, in.runner(e)), "/" + s.Answer, nil
+}
