@@ -8,7 +8,6 @@ import (
 	"github.com/darn-dev/darn/distros"
 )
 
-
 // Every client renders options with Attrs and the frontend reads them with
 // ParseOptions: what goes in comes out.
 func TestOptionsRoundTrip(t *testing.T) {
