@@ -68,7 +68,8 @@ testbed-down: ## Stop the processes the test bed started
 	integration/testbed/down.sh
 
 .PHONY: test
-test: tools ## Run all tests: unit, a brief run of every fuzz target, then integration on the test bed
+test: tools ## Run all tests: lint, unit, a brief run of every fuzz target, then integration on the test bed
+	$(MAKE) lint
 	$(MAKE) test-unit
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME_CI)
 	$(MAKE) test-integration
@@ -101,11 +102,25 @@ golden: ## Regenerate golden files
 bench: ## Run the benchmarks
 	$(GO) test -short -run '^$$' -bench . -benchmem ./...
 
+# The apt scripts run as one file each: common.sh, then (for the tooling
+# step) root.sh, then the step's own. shellcheck reads them so too.
+DEB_SCRIPTS := distros/deb
+
 .PHONY: lint
-lint: ## Run go vet and gofmt checks
+lint: ## Run go vet, golangci-lint (tools/lint/go.mod), shellcheck on every script, and go mod tidy -diff
 	$(GO) vet ./...
 	cd tools/trivy && $(GO) vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	cd tools/lint && $(GO) build -o $(BIN)/ tool
+	$(BIN)/golangci-lint run ./...
+	cd tools/trivy && $(BIN)/golangci-lint run ./...
+	hack/apt-install.sh shellcheck
+	git ls-files '*.sh' integration/testdata/hostile/apt-get | xargs shellcheck -S warning
+	for s in install upgradable; do cat $(DEB_SCRIPTS)/common.sh $(DEB_SCRIPTS)/$$s.sh | shellcheck -s sh -S warning - || exit 1; done
+	cat $(DEB_SCRIPTS)/common.sh $(DEB_SCRIPTS)/root.sh $(DEB_SCRIPTS)/unpack.sh | shellcheck -s sh -S warning -
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
+	cd tools/trivy && $(GO) mod tidy -diff
+	cd tools/lint && $(GO) mod tidy -diff
 
 .PHONY: demo
 demo: testbed install ## Patch the sample vulnerable image end to end and show the package changes

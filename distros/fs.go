@@ -85,7 +85,7 @@ func StatAny(ctx context.Context, root FS, names ...string) bool {
 
 // ReadFirst returns the first of names that exists in root, and its name.
 func ReadFirst(ctx context.Context, root FS, names ...string) ([]byte, string, error) {
-	var last error = fs.ErrNotExist
+	last := fs.ErrNotExist
 	for _, n := range names {
 		dt, err := root.ReadFile(ctx, n)
 		if err == nil {

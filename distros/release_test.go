@@ -3,9 +3,8 @@ package distros_test
 import (
 	"errors"
 	"fmt"
-	"testing"
-
 	"reflect"
+	"testing"
 
 	"github.com/darn-dev/darn/distros"
 )

@@ -1,7 +1,6 @@
 package frontend
 
 import (
-	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -20,7 +19,7 @@ import (
 func TestBuildAttestsVEX(t *testing.T) {
 	opts := maps.Clone(defaultOpts)
 	opts[patch.KeyVEXAttestation] = "true"
-	res, err := Build(context.Background(), newFake(opts))
+	res, err := Build(t.Context(), newFake(opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +31,7 @@ func TestBuildAttestsVEX(t *testing.T) {
 	if a.Kind != gwpb.AttestationKind_InToto || a.InToto.PredicateType != vex.PredicateType || len(a.InToto.Subjects) != 0 {
 		t.Errorf("attestation %+v: want in-toto, OpenVEX predicate, the image itself as subject", a)
 	}
-	dt, err := a.Ref.ReadFile(context.Background(), gwclient.ReadRequest{Filename: a.Path})
+	dt, err := a.Ref.ReadFile(t.Context(), gwclient.ReadRequest{Filename: a.Path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +52,7 @@ func TestBuildAttestsVEX(t *testing.T) {
 		t.Errorf("statements for %v", ids)
 	}
 
-	res, err = Build(context.Background(), newFake(defaultOpts))
+	res, err = Build(t.Context(), newFake(defaultOpts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +63,7 @@ func TestBuildAttestsVEX(t *testing.T) {
 
 func TestBuildIndexAttestsEachPatchedPlatform(t *testing.T) {
 	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports", "platform": "linux/arm64", patch.KeyVEXAttestation: "true"})
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package frontend
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -61,7 +60,7 @@ var defaultOpts = map[string]string{"image": "debian:12", "context:report": "loc
 
 func TestBuildPatches(t *testing.T) {
 	f := newFake(defaultOpts)
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +99,7 @@ func TestBuildPatches(t *testing.T) {
 func TestBuildNothingToPatch(t *testing.T) {
 	f := newFake(defaultOpts)
 	f.files["/var/lib/dpkg/status"] = status("libc6", "2.36-9+deb12u10", "tar", "1.34+dfsg-1.2")
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +120,7 @@ func TestBuildNothingToPatch(t *testing.T) {
 func TestBuildWithoutOSRelease(t *testing.T) {
 	f := newFake(defaultOpts)
 	delete(f.files, "/etc/os-release")
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +132,7 @@ func TestBuildWithoutOSRelease(t *testing.T) {
 
 func TestBuildNoCache(t *testing.T) {
 	f := newFake(map[string]string{"image": "debian:12", "context:report": "local:report", "no-cache": ""})
-	if _, err := Build(context.Background(), f); err != nil {
+	if _, err := Build(t.Context(), f); err != nil {
 		t.Fatal(err)
 	}
 	var found bool
@@ -157,7 +156,7 @@ func TestBuildNoCache(t *testing.T) {
 func TestBuildShortfall(t *testing.T) {
 	f := newFake(defaultOpts)
 	f.afterStatus = f.files["/var/lib/dpkg/status"]
-	_, err := Build(context.Background(), f)
+	_, err := Build(t.Context(), f)
 	var short *plan.ShortfallError
 	if !errors.As(err, &short) || short.Packages[0].Name != "libc6" {
 		t.Fatalf("got %v, want a plan.ShortfallError for libc6", err)
@@ -169,7 +168,7 @@ func TestBuildShortfall(t *testing.T) {
 func TestBuildShortfallIgnored(t *testing.T) {
 	f := newFake(map[string]string{"image": "debian:12", "context:report": "local:report", "ignore-errors": "true"})
 	f.afterStatus = status("libc6", "2.36-9+deb12u9", "libc-bin", "2.36-9+deb12u10", "tar", "1.34+dfsg-1.2")
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +189,7 @@ func TestBuildUpdateAll(t *testing.T) {
 	f := newFake(map[string]string{"image": "debian:12", "update-all": "true"})
 	f.upgradable = "libc6 2.36-9+deb12u10\ntar 1.34+dfsg-1.2+deb12u1\n"
 	f.afterStatus = status("libc6", "2.36-9+deb12u10", "tar", "1.34+dfsg-1.2+deb12u1")
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +236,7 @@ func TestBuildErrors(t *testing.T) {
 			if tc.report != "" {
 				f.report = tc.report
 			}
-			_, err := Build(context.Background(), f)
+			_, err := Build(t.Context(), f)
 			if err == nil || !tc.check(err) {
 				t.Fatalf("unexpected error: %v", err)
 			}
@@ -249,7 +248,7 @@ func TestBuildErrors(t *testing.T) {
 // solve, naming what is missing.
 func TestBuildOldBuilder(t *testing.T) {
 	f := &oldBuilder{fakeClient: newFake(defaultOpts)}
-	_, err := Build(context.Background(), f)
+	_, err := Build(t.Context(), f)
 	var ce *CapsError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "exec.mount.cache") || len(f.solved) != 0 {
 		t.Fatalf("want a CapsError naming exec.mount.cache before any solve, got %v", err)
@@ -286,7 +285,7 @@ func summaries(t *testing.T, res *gwclient.Result) []patch.Summary {
 // with the same files must not hand back its cached result.
 func TestUpgradeStepNamesItsBase(t *testing.T) {
 	f := newFake(defaultOpts)
-	if _, err := Build(context.Background(), f); err != nil {
+	if _, err := Build(t.Context(), f); err != nil {
 		t.Fatal(err)
 	}
 	want := "DARN_BASE_IMAGE=docker.io/library/debian:12@" + digest.FromString("manifest").String()
@@ -307,16 +306,16 @@ func TestBuildLargeReport(t *testing.T) {
 	f := newFake(defaultOpts)
 	// Whitespace is valid JSON padding, as a scanner's descriptions are.
 	f.report = strings.Replace(testReport, `"SchemaVersion":2,`, `"SchemaVersion":2,`+strings.Repeat(" ", 20<<20), 1)
-	if _, err := Build(context.Background(), f); err != nil {
+	if _, err := Build(t.Context(), f); err != nil {
 		t.Fatalf("a 20 MiB report: %v", err)
 	}
 	ref := &fakeRef{files: map[string]string{"big.json": strings.Repeat("x", 3<<20)}}
-	_, err := readFile(context.Background(), ref, "big.json", 2<<20)
+	_, err := readFile(t.Context(), ref, "big.json", 2<<20)
 	var tooLarge *FileTooLargeError
 	if !errors.As(err, &tooLarge) || tooLarge.Size != 3<<20 || !strings.Contains(err.Error(), "big.json is 3 MiB; darn reads files up to 2 MiB") {
 		t.Errorf("readFile over the limit: %v", err)
 	}
-	dt, err := readFile(context.Background(), ref, "big.json", 3<<20)
+	dt, err := readFile(t.Context(), ref, "big.json", 3<<20)
 	if err != nil || len(dt) != 3<<20 {
 		t.Errorf("readFile at the limit: %d bytes, %v", len(dt), err)
 	}
@@ -333,7 +332,7 @@ func TestBuildStepErrors(t *testing.T) {
 	} {
 		f := newFake(defaultOpts)
 		f.execErr = &gwpb.ExitError{ExitCode: code}
-		_, err := Build(context.Background(), f)
+		_, err := Build(t.Context(), f)
 		var step *StepError
 		if err == nil || !strings.Contains(err.Error(), want) || errors.As(err, &step) != (code != 1) {
 			t.Errorf("exit %d: got %v, want %q", code, err, want)
@@ -352,7 +351,7 @@ func TestBuildEmptyReport(t *testing.T) {
 	} {
 		f := newFake(defaultOpts)
 		f.report = report
-		if _, err := Build(context.Background(), f); err != nil {
+		if _, err := Build(t.Context(), f); err != nil {
 			t.Errorf("%s: %v", report, err)
 			continue
 		}
@@ -367,7 +366,7 @@ func TestBuildEmptyReport(t *testing.T) {
 func TestBuildFromPatchfile(t *testing.T) {
 	f := newFake(map[string]string{"context:report": "local:report", "build-arg:TAG": "12"})
 	f.patchfile = "# syntax=darn\nARG TAG=11\nFROM debian:${TAG}\n"
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,9 +376,9 @@ func TestBuildFromPatchfile(t *testing.T) {
 	}
 
 	f.patchfile = "FROM debian:12\nRUN true\n"
-	_, err = Build(context.Background(), f)
+	_, err = Build(t.Context(), f)
 	var se *errdefs.SourceError
-	if !errors.As(err, &se) || se.Source.Info.Filename != "Dockerfile" || se.Source.Ranges[0].Start.Line != 2 {
+	if !errors.As(err, &se) || se.Info.Filename != "Dockerfile" || se.Ranges[0].Start.Line != 2 {
 		t.Fatalf("want a source error at Dockerfile:2, got %v", err)
 	}
 }

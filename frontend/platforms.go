@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,7 +39,8 @@ func (p *patcher) resolveTargets(ctx context.Context) ([]patch.Target, bool, err
 		return ts, false, nil
 	}
 	ts, err := patch.SelectTargets(listed, p.bc.TargetPlatforms)
-	if pe, ok := err.(*patch.PlatformError); ok {
+	var pe *patch.PlatformError
+	if errors.As(err, &pe) {
 		pe.Image = reference.FamiliarString(p.opts.Image)
 	}
 	if err != nil || !p.opts.PatchedOnly {

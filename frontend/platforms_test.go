@@ -1,23 +1,17 @@
 package frontend
 
 import (
-	"context"
 	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/darn-dev/darn/patch"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-)
 
-var (
-	amd64   = ocispecs.Platform{OS: "linux", Architecture: "amd64"}
-	arm64v8 = ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
-	armv7   = ocispecs.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}
+	"github.com/darn-dev/darn/patch"
 )
 
 // newIndexFake serves testIndex: an amd64 and an arm64 image.
@@ -38,7 +32,7 @@ func newIndexFake(opts map[string]string) *fakeClient {
 
 func TestBuildIndexPatchesEveryPlatform(t *testing.T) {
 	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports"})
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +67,7 @@ func TestBuildIndexPatchesEveryPlatform(t *testing.T) {
 func TestBuildIndexKeepsUnrequestedPlatforms(t *testing.T) {
 	// One report for one platform: the other platform needs none.
 	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports/x86.json", "platform": "linux/amd64"})
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +104,7 @@ func TestBuildIndexErrors(t *testing.T) {
 			opts := map[string]string{"image": "debian:12", "context:report": "local:report"}
 			maps.Copy(opts, tc.opts)
 			f := newIndexFake(opts)
-			_, err := Build(context.Background(), f)
+			_, err := Build(t.Context(), f)
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Fatalf("err = %v, want %q", err, tc.err)
 			}
@@ -123,7 +117,7 @@ func TestBuildIndexErrors(t *testing.T) {
 
 func TestPlanIndexListsKeptPlatforms(t *testing.T) {
 	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports", "platform": "linux/arm64", "requestid": patch.RequestPlan})
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +158,7 @@ func countSolved(f *fakeClient, kind string) int {
 // patched platform is a single image again.
 func TestBuildIndexPatchedOnly(t *testing.T) {
 	f := newIndexFake(map[string]string{"image": "debian:12", "context:report": "local:report", "report": "reports/arm.json", "platform": "linux/arm64", patch.KeyPatchedOnly: "true"})
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}

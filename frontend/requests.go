@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/darn-dev/darn/patch"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/frontend/subrequests"
@@ -15,6 +14,8 @@ import (
 	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/solver/pb"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/darn-dev/darn/patch"
 )
 
 // planRequest is darn's own subrequest: `--call plan` prints the update

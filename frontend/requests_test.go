@@ -1,14 +1,14 @@
 package frontend
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/darn-dev/darn/patch"
 	"github.com/moby/buildkit/frontend/subrequests/lint"
 	"github.com/moby/buildkit/frontend/subrequests/outline"
+
+	"github.com/darn-dev/darn/patch"
 )
 
 func withRequest(id string) map[string]string {
@@ -16,7 +16,7 @@ func withRequest(id string) map[string]string {
 }
 
 func TestSubrequestDescribe(t *testing.T) {
-	res, err := Build(context.Background(), newFake(withRequest("frontend.subrequests.describe")))
+	res, err := Build(t.Context(), newFake(withRequest("frontend.subrequests.describe")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestSubrequestDescribe(t *testing.T) {
 
 func TestSubrequestOutline(t *testing.T) {
 	f := newFake(withRequest("frontend.outline"))
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestSubrequestOutline(t *testing.T) {
 func TestSubrequestLint(t *testing.T) {
 	f := newFake(withRequest("frontend.lint"))
 	f.report = `{"SchemaVersion":2,"Results":[]}`
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +61,14 @@ func TestSubrequestLint(t *testing.T) {
 	}
 	f = newFake(withRequest("frontend.lint"))
 	f.report = `{"nope": 1}`
-	if _, err := Build(context.Background(), f); err == nil || !strings.Contains(err.Error(), "reading report") {
+	if _, err := Build(t.Context(), f); err == nil || !strings.Contains(err.Error(), "reading report") {
 		t.Errorf("lint of a bad report: %v", err)
 	}
 }
 
 func TestSubrequestPlan(t *testing.T) {
 	f := newFake(withRequest("frontend.plan"))
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestSubrequestPlan(t *testing.T) {
 }
 
 func TestSubrequestUnknown(t *testing.T) {
-	if _, err := Build(context.Background(), newFake(withRequest("frontend.bogus"))); err == nil {
+	if _, err := Build(t.Context(), newFake(withRequest("frontend.bogus"))); err == nil {
 		t.Error("an unknown subrequest must fail")
 	}
 }

@@ -1,14 +1,14 @@
 package frontend
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/darn-dev/darn/patch"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
+
+	"github.com/darn-dev/darn/patch"
 )
 
 // statusD is one distroless status.d entry (no Status field, as Google's).
@@ -37,7 +37,7 @@ func distrolessFake(opts map[string]string) *fakeClient {
 // tooling image of its release, with its own root mounted as the target.
 func TestBuildDistroless(t *testing.T) {
 	f := distrolessFake(defaultOpts)
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestBuildDistrolessControlDirs(t *testing.T) {
 		"/var/lib/dpkg/status.d/libc6/control": statusD("libc6", "2.36-9+deb12u10"),
 		"/var/lib/dpkg/status.d/tar/control":   statusD("tar", "1.34+dfsg-1.2"),
 	}
-	res, err := Build(context.Background(), f)
+	res, err := Build(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +82,11 @@ func TestBuildDistrolessControlDirs(t *testing.T) {
 }
 
 func TestBuildDistrolessToolingOption(t *testing.T) {
-	f := distrolessFake(map[string]string{"image": "debian:12", "context:report": "local:report",
-		"tooling-image": "127.0.0.1:5000/tools/debian:bookworm-slim", "repo-mirror": "http://deb.example/debian=http://127.0.0.1:8080/debian"})
-	if _, err := Build(context.Background(), f); err != nil {
+	f := distrolessFake(map[string]string{
+		"image": "debian:12", "context:report": "local:report",
+		"tooling-image": "127.0.0.1:5000/tools/debian:bookworm-slim", "repo-mirror": "http://deb.example/debian=http://127.0.0.1:8080/debian",
+	})
+	if _, err := Build(t.Context(), f); err != nil {
 		t.Fatal(err)
 	}
 	exec := solvedExec(t, f)

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"reflect"
 	"regexp"
@@ -151,7 +150,7 @@ func assertRuns(t *testing.T, c *client.Client, image string, cands []testreport
 		llb.AddEnv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
 		llb.IgnoreCache,
 	).Root()
-	if _, err := testreport.ReadFiles(context.Background(), c, st); err != nil {
+	if _, err := testreport.ReadFiles(t.Context(), c, st); err != nil {
 		t.Fatalf("running commands in %s: %v", image, err)
 	}
 }

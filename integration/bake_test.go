@@ -44,12 +44,18 @@ func TestBake(t *testing.T) {
 	bake := map[string]any{
 		"group": map[string]any{"default": map[string]any{"targets": []string{"test", "demo", "patchfile"}}},
 		"target": map[string]bakeTarget{
-			"test": {Context: "empty-test", Args: merge(syntax, map[string]string{"image": e.TestImage}), Contexts: map[string]string{"report": "report-full"},
-				Output: []string{"type=image,name=" + tags["test"] + ",push=true"}},
-			"demo": {Context: "empty-demo", Args: merge(syntax, map[string]string{"image": demo}), Contexts: map[string]string{"report": "report-half"},
-				Output: []string{"type=image,name=" + tags["demo"] + ",push=true", "type=oci,dest=demo.tar"}},
-			"patchfile": {Context: "patchfile", Dockerfile: "Patchfile", Args: map[string]string{"TAG": e.imageTag(t)}, Contexts: map[string]string{"report": "report-full"},
-				Output: []string{"type=image,name=" + tags["patchfile"] + ",push=true"}},
+			"test": {
+				Context: "empty-test", Args: merge(syntax, map[string]string{"image": e.TestImage}), Contexts: map[string]string{"report": "report-full"},
+				Output: []string{"type=image,name=" + tags["test"] + ",push=true"},
+			},
+			"demo": {
+				Context: "empty-demo", Args: merge(syntax, map[string]string{"image": demo}), Contexts: map[string]string{"report": "report-half"},
+				Output: []string{"type=image,name=" + tags["demo"] + ",push=true", "type=oci,dest=demo.tar"},
+			},
+			"patchfile": {
+				Context: "patchfile", Dockerfile: "Patchfile", Args: map[string]string{"TAG": e.imageTag(t)}, Contexts: map[string]string{"report": "report-full"},
+				Output: []string{"type=image,name=" + tags["patchfile"] + ",push=true"},
+			},
 		},
 	}
 	dt, _ := json.MarshalIndent(bake, "", "  ")

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,7 +45,7 @@ func testBed(t *testing.T) bed {
 // client connects to the bed's buildkitd.
 func (b bed) client(t *testing.T) *client.Client {
 	t.Helper()
-	c, err := client.New(context.Background(), b.BuildkitHost)
+	c, err := client.New(t.Context(), b.BuildkitHost)
 	if err != nil {
 		t.Fatalf("connecting to buildkitd: %v", err)
 	}
@@ -57,7 +56,7 @@ func (b bed) client(t *testing.T) *client.Client {
 var (
 	pluginOnce sync.Once
 	pluginPath string
-	pluginErr  error
+	errPlugin  error
 )
 
 // dockerConfigWithPlugin returns a DOCKER_CONFIG directory whose
@@ -69,19 +68,19 @@ func dockerConfigWithPlugin(t *testing.T) string {
 			pluginPath = p
 			return
 		}
-		dir, err := os.MkdirTemp("", "darn-plugin")
+		dir, err := os.MkdirTemp("", "darn-plugin") //nolint:usetesting // built once for every test of the run
 		if err != nil {
-			pluginErr = err
+			errPlugin = err
 			return
 		}
 		pluginPath = filepath.Join(dir, "docker-patch")
 		out, err := exec.Command("go", "build", "-o", pluginPath, "../plugin/cmd/docker-patch").CombinedOutput()
 		if err != nil {
-			pluginErr = fmt.Errorf("%w: %s", err, out)
+			errPlugin = fmt.Errorf("%w: %s", err, out)
 		}
 	})
-	if pluginErr != nil {
-		t.Fatalf("building docker-patch: %v", pluginErr)
+	if errPlugin != nil {
+		t.Fatalf("building docker-patch: %v", errPlugin)
 	}
 	cfg := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(cfg, "cli-plugins"), 0o755); err != nil {

@@ -274,8 +274,10 @@ func TestRepoMirror(t *testing.T) {
 	}
 	report := filepath.Join(writeReport(t, offline, e.rel, e.cands), "report.json")
 	mirrors := func(base string) []string {
-		return []string{"--repo-mirror", "http://deb.darn-unreachable.invalid/debian=" + mirror + "/debian",
-			"--repo-mirror", "http://security.darn-unreachable.invalid/debian-security=" + base + "/debian-security"}
+		return []string{
+			"--repo-mirror", "http://deb.darn-unreachable.invalid/debian=" + mirror + "/debian",
+			"--repo-mirror", "http://security.darn-unreachable.invalid/debian-security=" + base + "/debian-security",
+		}
 	}
 	tag := e.tag("mirror")
 	runPlugin(t, e.bed, 0, append([]string{"patch", "image", offline, "--report", report, "--tag", tag, "--push", "--progress", "plain"}, mirrors(mirror)...)...)

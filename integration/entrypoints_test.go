@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -35,7 +34,7 @@ func newEntryBed(t *testing.T) entryBed {
 	if e.frontendImage == "" || e.buildctl == "" || e.buildxBuilder == "" {
 		t.Fatal("the test bed lacks DARN_FRONTEND_IMAGE, DARN_BUILDCTL or DARN_BUILDX_BUILDER: run `make test-integration`")
 	}
-	cands, rel, err := testreport.Upgradable(context.Background(), b.client(t), b.TestImage)
+	cands, rel, err := testreport.Upgradable(t.Context(), b.client(t), b.TestImage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +87,7 @@ func (e entryBed) repoAndTag(t *testing.T) (string, string) {
 }
 
 func (e entryBed) imageTag(t *testing.T) string {
+	t.Helper()
 	_, tag := e.repoAndTag(t)
 	return tag
 }
@@ -140,8 +140,10 @@ func TestEntryPoints(t *testing.T) {
 // without building.
 func TestSubrequests(t *testing.T) {
 	e := newEntryBed(t)
-	base := []string{"buildx", "build", "--builder", e.buildxBuilder, "--build-context", "report=" + e.reportDir,
-		"--build-arg", "BUILDKIT_SYNTAX=" + e.frontendImage, "--build-arg", "image=" + e.TestImage}
+	base := []string{
+		"buildx", "build", "--builder", e.buildxBuilder, "--build-context", "report=" + e.reportDir,
+		"--build-arg", "BUILDKIT_SYNTAX=" + e.frontendImage, "--build-arg", "image=" + e.TestImage,
+	}
 	dir := t.TempDir()
 	if out := run(t, nil, "docker", append(base, "--call", "outline", dir)...); !strings.Contains(out, "image") || !strings.Contains(out, "report") {
 		t.Errorf("--call outline does not list darn's options:\n%s", out)

@@ -40,8 +40,10 @@ func newOfflineBed(t *testing.T) offlineBed {
 
 // mirrorFlags point the offline image's two repositories at base.
 func mirrorFlags(base string) []string {
-	return []string{"--repo-mirror", "http://deb.darn-unreachable.invalid/debian=" + base + "/debian",
-		"--repo-mirror", "http://security.darn-unreachable.invalid/debian-security=" + base + "/debian-security"}
+	return []string{
+		"--repo-mirror", "http://deb.darn-unreachable.invalid/debian=" + base + "/debian",
+		"--repo-mirror", "http://security.darn-unreachable.invalid/debian-security=" + base + "/debian-security",
+	}
 }
 
 // fresh pushes the offline image plus a file of its own under a new name,
@@ -66,9 +68,9 @@ func (o offlineBed) patchArgs(t *testing.T, image, tag, base string) []string {
 // twice, all come out right.
 func TestConcurrentPatches(t *testing.T) {
 	o := newOfflineBed(t)
-	images := make([]string, 7)
-	for i := range images {
-		images[i] = o.fresh(t, fmt.Sprintf("concurrent-%d", i))
+	var images []string
+	for i := range 7 {
+		images = append(images, o.fresh(t, fmt.Sprintf("concurrent-%d", i)))
 	}
 	images = append(images, images[0])
 	tags := make([]string, len(images))
@@ -105,7 +107,7 @@ func TestUnresponsiveMirror(t *testing.T) {
 	args := append(o.patchArgs(t, image, tag, "http://"+hung), "--fetch-timeout", "3s")
 	// The bound: four attempts of 3 s per index, with apt's back-off,
 	// finish far inside this; apt's own default would take minutes.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := dockerCmd(t, dockerConfigWithPlugin(t), []string{"BUILDKIT_HOST=" + o.BuildkitHost}, args...)
 	bounded := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
@@ -168,8 +170,9 @@ func newOwnBuildkitd(t *testing.T) *ownBuildkitd {
 	if err != nil {
 		t.Fatalf("the test bed's buildkitd.toml: %v", err)
 	}
-	// A short path: unix socket names are limited to 108 bytes.
-	dir, err := os.MkdirTemp("/tmp", "darn-bk-")
+	// A short path: unix socket names are limited to 108 bytes, and the
+	// daemon's mounts are cleaned up before the directory goes.
+	dir, err := os.MkdirTemp("/tmp", "darn-bk-") //nolint:usetesting // removed by the cleanup below, after the mounts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,9 +200,9 @@ func (b *ownBuildkitd) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 120 {
-		c, err := client.New(context.Background(), b.addr)
+		c, err := client.New(t.Context(), b.addr)
 		if err == nil {
-			_, err = c.ListWorkers(context.Background())
+			_, err = c.ListWorkers(t.Context())
 			c.Close()
 			if err == nil {
 				return

@@ -35,7 +35,7 @@ func pushDerived(t *testing.T, b bed, from, ref string, st llb.State) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.client(t).Build(context.Background(), client.SolveOpt{
+	_, err = b.client(t).Build(t.Context(), client.SolveOpt{
 		Exports: []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": ref, "push": "true"}}},
 	}, "darn-hostile", func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		def, err := st.Marshal(ctx)
@@ -69,7 +69,7 @@ func checkInImage(t *testing.T, c *client.Client, image, script string) string {
 		llb.AddEnv("OUT", "/run/darn-check/out"),
 		llb.IgnoreCache,
 	)
-	files, err := testreport.ReadFiles(context.Background(), c, run.AddMount("/run/darn-check", llb.Scratch()), "out")
+	files, err := testreport.ReadFiles(t.Context(), c, run.AddMount("/run/darn-check", llb.Scratch()), "out")
 	if err != nil {
 		t.Fatalf("running a check in %s: %v", image, err)
 	}
@@ -213,7 +213,7 @@ done; touch $OUT`
 		llb.AddMount("/.darn-tools", tools),
 		llb.IgnoreCache,
 	)
-	files, err := testreport.ReadFiles(context.Background(), d.client(t), run.AddMount("/.darn-out", llb.Scratch()), "out")
+	files, err := testreport.ReadFiles(t.Context(), d.client(t), run.AddMount("/.darn-out", llb.Scratch()), "out")
 	if err != nil {
 		t.Fatalf("checking %s in its own root: %v", image, err)
 	}

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"archive/tar"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,7 +43,7 @@ func newMultiBed(t *testing.T) multiBed {
 	}
 	m.platforms = strings.Split(os.Getenv("DARN_MULTI_PLATFORMS"), ",")
 	var err error
-	m.cands, m.rel, err = testreport.Upgradable(context.Background(), m.client(t), m.image)
+	m.cands, m.rel, err = testreport.Upgradable(t.Context(), m.client(t), m.image)
 	if err != nil {
 		t.Fatal(err)
 	}

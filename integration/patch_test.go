@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,7 +34,7 @@ func patchCases() []patchCase {
 func TestPatchDebianFromTrivyReport(t *testing.T) {
 	b := testBed(t)
 	c := b.client(t)
-	ctx := context.Background()
+	ctx := t.Context()
 
 	cands, rel, err := testreport.Upgradable(ctx, c, b.TestImage)
 	if err != nil {
@@ -84,7 +83,7 @@ func patchInProcess(t *testing.T, b bed, reportDir, tag string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.client(t).Build(context.Background(), client.SolveOpt{
+	_, err = b.client(t).Build(t.Context(), client.SolveOpt{
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": tag, "push": "true"}}},
 		LocalMounts:   map[string]fsutil.FS{"report": fs},
 		FrontendAttrs: map[string]string{"image": b.TestImage, "context:report": "local:report"},

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -17,7 +16,7 @@ import (
 func TestRepatchPatchedImage(t *testing.T) {
 	b := testBed(t)
 	c := b.client(t)
-	cands, rel, err := testreport.Upgradable(context.Background(), c, b.TestImage)
+	cands, rel, err := testreport.Upgradable(t.Context(), c, b.TestImage)
 	if err != nil {
 		t.Fatal(err)
 	}

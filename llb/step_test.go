@@ -1,7 +1,6 @@
 package llb
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -65,7 +64,7 @@ func TestCacheIDIsolatesImages(t *testing.T) {
 // execOps returns the exec ops of a marshalled state.
 func execOps(t *testing.T, st llb.State) []*pb.ExecOp {
 	t.Helper()
-	def, err := st.Marshal(context.Background())
+	def, err := st.Marshal(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,11 @@ func TestOptionsRoundTrip(t *testing.T) {
 	img, _ := ParseImage("127.0.0.1:5000/team/app:1.4")
 	tooling, _ := ParseImage("registry.internal/debian:12-slim@sha256:" + "0123456789012345678901234567890123456789012345678901234567890123")
 	cases := map[string]Options{
-		"report": {Image: img, ReportFile: "scans/r.json", FetchTimeout: 45 * time.Second, IgnoreErrors: true, AttestVEX: true,
+		"report": {
+			Image: img, ReportFile: "scans/r.json", FetchTimeout: 45 * time.Second, IgnoreErrors: true, AttestVEX: true,
 			Mirrors:  []distros.Mirror{{Original: "http://a/debian", Mirror: "http://m/debian"}, {Original: "https://b", Mirror: "http://127.0.0.1:8080/b"}},
-			BuildKit: BuildKitOptions{Platform: "linux/amd64,linux/arm64", NoCache: true, NetworkMode: "host"}},
+			BuildKit: BuildKitOptions{Platform: "linux/amd64,linux/arm64", NoCache: true, NetworkMode: "host"},
+		},
 		"update-all with tooling": {Image: img, ToolingImage: tooling, UpdateAll: true, PatchedOnly: true},
 		"patchfile plan":          {ReportFile: ".", BuildKit: BuildKitOptions{Request: RequestPlan}},
 	}

@@ -115,7 +115,7 @@ func TestContainerBuildkitNotRunning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := d.dial(context.Background(), targets[0]); err == nil || err.Error() != want {
+		if _, _, err := d.dial(t.Context(), targets[0]); err == nil || err.Error() != want {
 			t.Errorf("%s: error = %v, want %s", node, err, want)
 		}
 	}
@@ -127,7 +127,7 @@ func TestContainerBuildkitNotRunning(t *testing.T) {
 func TestProbeNoDaemon(t *testing.T) {
 	d := daemonDialer{timeout: time.Second}
 	sock := filepath.Join(t.TempDir(), "none.sock")
-	_, _, err := d.dial(context.Background(), builderTarget{builderInfo: builderInfo{Driver: driverRemote, Endpoint: "unix://" + sock}})
+	_, _, err := d.dial(t.Context(), builderTarget{builderInfo: builderInfo{Driver: driverRemote, Endpoint: "unix://" + sock}})
 	if err == nil || !strings.Contains(err.Error(), sock) {
 		t.Errorf("dialing a missing socket: %v", err)
 	}
@@ -155,7 +155,7 @@ func TestProbeTimeout(t *testing.T) {
 	}()
 	d := daemonDialer{timeout: 200 * time.Millisecond}
 	start := time.Now()
-	_, _, err = d.dial(context.Background(), builderTarget{builderInfo: builderInfo{Driver: driverRemote, Endpoint: "tcp://" + l.Addr().String()}})
+	_, _, err = d.dial(t.Context(), builderTarget{builderInfo: builderInfo{Driver: driverRemote, Endpoint: "tcp://" + l.Addr().String()}})
 	if err == nil || !strings.Contains(err.Error(), "no answer within 200ms") {
 		t.Errorf("silent daemon: %v", err)
 	}
@@ -186,7 +186,7 @@ func TestDockerPathsTestbed(t *testing.T) {
 	}
 	for name, target := range targets {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
+			ctx := t.Context()
 			c, version, err := d.dial(ctx, target)
 			if err != nil {
 				t.Fatal(err)
@@ -228,7 +228,7 @@ func TestConnectBuilderTestbed(t *testing.T) {
 	cases := map[string]builderOptions{"--builder": {builder: "testbed"}, "current builder": {}}
 	for name, o := range cases {
 		t.Run(name, func(t *testing.T) {
-			c, info, err := connectBuilder(context.Background(), dockerCLI, o, func(k string) string { return env[k] })
+			c, info, err := connectBuilder(t.Context(), dockerCLI, o, func(k string) string { return env[k] })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +279,7 @@ func TestConnectDockerDaemonTestbed(t *testing.T) {
 	if err := dockerCLI.Initialize(opts); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	c, info, err := connectBuilder(ctx, dockerCLI, builderOptions{}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)

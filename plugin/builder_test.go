@@ -219,7 +219,7 @@ func checkConnect(t *testing.T, tc connectCase) {
 	}
 	d := &fakeDialer{answers: tc.answers}
 	var warn bytes.Buffer
-	c, info, err := testFinder(tc.o, tc.env, tc.context, d, &warn).find(context.Background())
+	c, info, err := testFinder(tc.o, tc.env, tc.context, d, &warn).find(t.Context())
 	if c != nil {
 		defer c.Close()
 	}
@@ -245,7 +245,7 @@ func checkConnect(t *testing.T, tc connectCase) {
 
 func TestConnectRemoteTLSFromStore(t *testing.T) {
 	d := &fakeDialer{answers: map[string]string{"tcp://buildkitd.example.com:1234": ""}}
-	_, _, err := testFinder(builderOptions{builder: "tls"}, nil, "default", d, io.Discard).find(context.Background())
+	_, _, err := testFinder(builderOptions{builder: "tls"}, nil, "default", d, io.Discard).find(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestConnectRemoteTLSFromStore(t *testing.T) {
 
 func TestNoBuilderErrorText(t *testing.T) {
 	d := &fakeDialer{}
-	_, _, err := testFinder(builderOptions{}, nil, "other", d, io.Discard).find(context.Background())
+	_, _, err := testFinder(builderOptions{}, nil, "other", d, io.Discard).find(t.Context())
 	want := `no BuildKit daemon answered; tried, in order:
   - current buildx builder: none chosen for docker context "other"
   - Docker daemon of context "other" (docker driver, tcp://10.0.0.5:2376): dialing docker@other: connection refused
@@ -315,7 +315,7 @@ func TestTLSFlags(t *testing.T) {
 			err := tc.o.validate()
 			if err == nil {
 				var c *client.Client
-				c, _, err = testFinder(tc.o, tc.env, "default", d, io.Discard).find(context.Background())
+				c, _, err = testFinder(tc.o, tc.env, "default", d, io.Discard).find(t.Context())
 				if c != nil {
 					c.Close()
 				}
@@ -350,7 +350,7 @@ func TestTLSClientOpts(t *testing.T) {
 		t.Errorf("CA and client certificate give %d options, want 2", n)
 	}
 	// client.New reads the files: a missing CA must fail before any dialing.
-	_, err := client.New(context.Background(), "tcp://bk:1234", tlsFiles{caCert: "/nonexistent/ca.pem"}.clientOpts("tcp://bk:1234")...)
+	_, err := client.New(t.Context(), "tcp://bk:1234", tlsFiles{caCert: "/nonexistent/ca.pem"}.clientOpts("tcp://bk:1234")...)
 	if err == nil || !strings.Contains(err.Error(), "could not read ca certificate") {
 		t.Errorf("missing CA: %v", err)
 	}

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -68,9 +69,10 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 		Use:     "image [OPTIONS] IMAGE",
 		Short:   "Patch the vulnerable OS packages of an image",
 		Example: imageExamples,
-		Args: func(cmd *cobra.Command, args []string) error {
+		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageError{fmt.Errorf("\"docker patch image\" requires exactly 1 argument (the image to patch)\nSee 'docker patch image --help'.")}
+				// The docker CLI's own words for a missing argument.
+				return usageError{errors.New("\"docker patch image\" requires exactly 1 argument (the image to patch)\nSee 'docker patch image --help'.")} //nolint:revive,staticcheck // the docker CLI's message
 			}
 			return nil
 		},
@@ -106,55 +108,70 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	return cmd
 }
 
-// validate checks flag combinations that need no daemon.
+// validate checks flag combinations that need no daemon, and derives the
+// mirrors and the default tag.
 func (o *imageOptions) validate() error {
-	switch {
-	case o.updateAll && o.report != "":
-		return usageError{fmt.Errorf("--update-all and --report exclude each other: update-all upgrades everything the sources offer")}
-	case o.updateAll:
-	case o.report == "":
-		return usageError{fmt.Errorf("--report is required: darn patches the packages a scanner report names (or use --update-all)")}
-	default:
-		if _, err := os.Stat(o.report); err != nil {
-			return usageError{fmt.Errorf("--report %s: not a readable file or directory", o.report)}
+	for _, check := range []func() error{o.validateReport, o.validateOutputs, o.validateRun, o.builder.validate} {
+		if err := check(); err != nil {
+			return usageError{err}
 		}
-	}
-	if o.push && len(o.outputs) > 0 {
-		return usageError{fmt.Errorf("--push and --output cannot be combined: add push=true to a type=image output instead")}
-	}
-	if o.fetchTimeout != 0 && o.fetchTimeout < time.Second {
-		return usageError{fmt.Errorf("--fetch-timeout %s: must be at least 1s", o.fetchTimeout)}
-	}
-	if o.network != "" && o.network != "default" && o.network != "host" {
-		return usageError{fmt.Errorf("--network %q: must be default or host", o.network)}
 	}
 	mirrors, err := parseRepoMirrors(o.repoMirrors)
 	if err != nil {
 		return err
 	}
 	o.mirrors = mirrors
-	if o.vexFile != "" && !o.push && !o.load && len(o.outputs) == 0 {
-		return usageError{fmt.Errorf("--vex names the patched image by digest: add --push, --load or an image/oci/docker --output")}
-	}
-	if err := o.builder.validate(); err != nil {
-		return usageError{err}
-	}
-	switch o.progress {
-	case "auto", "plain", "tty", "quiet", "rawjson":
-	default:
-		return usageError{fmt.Errorf("--progress %q: must be one of auto, plain, tty, quiet, rawjson", o.progress)}
-	}
 	if _, err := reference.ParseNormalizedNamed(o.image); err != nil {
 		return usageError{fmt.Errorf("invalid image reference %q: %w", o.image, err)}
 	}
 	if o.tag == "" {
-		tag, err := defaultTag(o.image, o.suffix)
-		if err != nil {
+		if o.tag, err = defaultTag(o.image, o.suffix); err != nil {
 			return usageError{err}
 		}
-		o.tag = tag
 	}
 	return nil
+}
+
+// validateReport checks --report against --update-all.
+func (o *imageOptions) validateReport() error {
+	switch {
+	case o.updateAll && o.report != "":
+		return errors.New("--update-all and --report exclude each other: update-all upgrades everything the sources offer")
+	case o.updateAll:
+	case o.report == "":
+		return errors.New("--report is required: darn patches the packages a scanner report names (or use --update-all)")
+	default:
+		if _, err := os.Stat(o.report); err != nil {
+			return fmt.Errorf("--report %s: not a readable file or directory", o.report)
+		}
+	}
+	return nil
+}
+
+// validateOutputs checks where the result goes.
+func (o *imageOptions) validateOutputs() error {
+	if o.push && len(o.outputs) > 0 {
+		return errors.New("--push and --output cannot be combined: add push=true to a type=image output instead")
+	}
+	if o.vexFile != "" && !o.push && !o.load && len(o.outputs) == 0 {
+		return errors.New("--vex names the patched image by digest: add --push, --load or an image/oci/docker --output")
+	}
+	return nil
+}
+
+// validateRun checks how the patch runs.
+func (o *imageOptions) validateRun() error {
+	if o.fetchTimeout != 0 && o.fetchTimeout < time.Second {
+		return fmt.Errorf("--fetch-timeout %s: must be at least 1s", o.fetchTimeout)
+	}
+	if o.network != "" && o.network != "default" && o.network != "host" {
+		return fmt.Errorf("--network %q: must be default or host", o.network)
+	}
+	switch o.progress {
+	case "auto", "plain", "tty", "quiet", "rawjson":
+		return nil
+	}
+	return fmt.Errorf("--progress %q: must be one of auto, plain, tty, quiet, rawjson", o.progress)
 }
 
 // parseRepoMirrors validates the --repo-mirror flags as the frontend

@@ -193,7 +193,7 @@ func TestExplainLostBuilder(t *testing.T) {
 		t.Errorf("explain = %v", err)
 	}
 	other := errors.New("failed to solve: exit code: 1")
-	if got := explain(other, info); got != other {
+	if got := explain(other, info); got.Error() != other.Error() {
 		t.Errorf("explain changed an unrelated error: %v", got)
 	}
 }

@@ -89,9 +89,9 @@ func pinCmd(dockerCLI command.Cli) *cobra.Command {
 		Use:     "pin [OPTIONS] IMAGE",
 		Short:   "Write a source policy pinning every image a patch of IMAGE uses to its current digest",
 		Example: pinExamples,
-		Args: func(cmd *cobra.Command, args []string) error {
+		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageError{errors.New("\"docker patch policy pin\" requires exactly 1 argument (the image to patch)\nSee 'docker patch policy pin --help'.")}
+				return usageError{errors.New("\"docker patch policy pin\" requires exactly 1 argument (the image to patch)\nSee 'docker patch policy pin --help'.")} //nolint:revive,staticcheck // the docker CLI's message
 			}
 			return nil
 		},

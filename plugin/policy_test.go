@@ -72,8 +72,10 @@ func TestPinValidate(t *testing.T) {
 		"policy is a dir": {edit: func(o *pinOptions) { o.sourcePolicy = filepath.Dir(pol) }, want: "--source-policy " + filepath.Dir(pol)},
 		"bad platform":    {edit: func(o *pinOptions) { o.platform = "linux/amd64,nope/x/y/z" }, want: `--platform "linux/amd64,nope/x/y/z"`},
 		"bad progress":    {edit: func(o *pinOptions) { o.progress = "fancy" }, want: `--progress "fancy"`},
-		"addr and builder": {edit: func(o *pinOptions) { o.builder = builderOptions{addr: "tcp://x:1", builder: "b"} },
-			want: "--addr and --builder"},
+		"addr and builder": {
+			edit: func(o *pinOptions) { o.builder = builderOptions{addr: "tcp://x:1", builder: "b"} },
+			want: "--addr and --builder",
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -131,7 +133,7 @@ func TestFileFS(t *testing.T) {
 	}
 	for name, fs := range map[string]fsutil.FS{"plain": plain, "followpaths": filtered} {
 		var b bytes.Buffer
-		if err := fsutil.WriteTar(context.Background(), fs, &b); err != nil {
+		if err := fsutil.WriteTar(t.Context(), fs, &b); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		tr := tar.NewReader(&b)
@@ -155,8 +157,10 @@ func TestFileFS(t *testing.T) {
 func TestPlanImages(t *testing.T) {
 	sums := []patch.Summary{
 		{Platform: "linux/amd64", Image: "docker.io/library/debian:12", Digest: digestA.String()},
-		{Platform: "linux/arm64", Image: "docker.io/darn/distroless:1", Digest: digestB.String(),
-			ToolingImage: "docker.io/library/debian:12", ToolingDigest: digestA.String()},
+		{
+			Platform: "linux/arm64", Image: "docker.io/darn/distroless:1", Digest: digestB.String(),
+			ToolingImage: "docker.io/library/debian:12", ToolingDigest: digestA.String(),
+		},
 	}
 	dt, err := json.Marshal(sums)
 	if err != nil {
@@ -211,7 +215,7 @@ func TestResolveUses(t *testing.T) {
 		{ref: "docker.io/library/debian:12", digest: digestA}, // another platform
 		{ref: "docker.io/darn/frontend:1"},
 	}
-	got, err := resolveUses(context.Background(), r, uses)
+	got, err := resolveUses(t.Context(), r, uses)
 	want := []resolvedImage{
 		{source: "docker.io/library/debian:12", target: "mirror.example/debian:12", digest: digestA},
 		{source: "docker.io/darn/frontend:1", target: "docker.io/darn/frontend:1", digest: digestB},
@@ -219,11 +223,11 @@ func TestResolveUses(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, want) || len(r.asked) != 2 {
 		t.Errorf("resolveUses = %+v, %v (asked %v)", got, err, r.asked)
 	}
-	_, err = resolveUses(context.Background(), r, []imageUse{{ref: "docker.io/library/debian:12", digest: digestB}})
+	_, err = resolveUses(t.Context(), r, []imageUse{{ref: "docker.io/library/debian:12", digest: digestB}})
 	if err == nil || !strings.Contains(err.Error(), "moved from "+digestB.String()+" to "+digestA.String()) {
 		t.Errorf("moved tag: %v", err)
 	}
-	if _, err := resolveUses(context.Background(), r, []imageUse{{ref: "docker.io/library/nope:1"}}); err == nil || !strings.HasPrefix(err.Error(), "resolving docker.io/library/nope:1: ") {
+	if _, err := resolveUses(t.Context(), r, []imageUse{{ref: "docker.io/library/nope:1"}}); err == nil || !strings.HasPrefix(err.Error(), "resolving docker.io/library/nope:1: ") {
 		t.Errorf("unknown image: %v", err)
 	}
 }
@@ -330,7 +334,7 @@ func TestPinTestbed(t *testing.T) {
 	t.Setenv(envSourcePolicy, "")
 	var stdout, stderr bytes.Buffer
 	o := pinOptions{image: image, frontendImage: demo, progress: "quiet", builder: builderOptions{addr: addr}}
-	if err := runPin(context.Background(), testbedCLI(t, &stdout, &stderr), o); err != nil {
+	if err := runPin(t.Context(), testbedCLI(t, &stdout, &stderr), o); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	p, err := policy.ParseSourcePolicy(stdout.Bytes(), "stdout")
@@ -350,7 +354,7 @@ func TestPinTestbed(t *testing.T) {
 	o.sourcePolicy = writeFile(t, "pinned.json", stdout.String())
 	first := stdout.String()
 	stdout.Reset()
-	if err := runPin(context.Background(), testbedCLI(t, &stdout, &stderr), o); err != nil || stdout.String() != first {
+	if err := runPin(t.Context(), testbedCLI(t, &stdout, &stderr), o); err != nil || stdout.String() != first {
 		t.Errorf("pinning again: %v\n%s\nwant the same policy", err, stdout.String())
 	}
 }
@@ -372,7 +376,7 @@ func TestPinTestbedMapped(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "pinned.json")
 	var stdout, stderr bytes.Buffer
 	o := pinOptions{image: "darn-test/alias:1", output: out, progress: "plain", builder: builderOptions{addr: addr}}
-	if err := runPin(context.Background(), testbedCLI(t, &stdout, &stderr), o); err != nil {
+	if err := runPin(t.Context(), testbedCLI(t, &stdout, &stderr), o); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	dt, err := os.ReadFile(out)

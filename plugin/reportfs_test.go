@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"context"
 	"io"
 	"io/fs"
 	"maps"
@@ -64,7 +63,7 @@ func reportDir(t *testing.T) (dir string) {
 func walkFS(t *testing.T, fsys fsutil.FS) map[string]string {
 	t.Helper()
 	got := map[string]string{}
-	err := fsys.Walk(context.Background(), "", func(p string, e fs.DirEntry, err error) error {
+	err := fsys.Walk(t.Context(), "", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

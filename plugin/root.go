@@ -91,5 +91,5 @@ func NewRootCmd(dockerCLI command.Cli) *cobra.Command {
 
 // flagError marks flag parsing errors as usage errors.
 func flagError(cmd *cobra.Command, err error) error {
-	return usageError{fmt.Errorf("%w\nSee 'docker patch %s --help'.", err, cmd.Name())}
+	return usageError{fmt.Errorf("%w\nSee 'docker patch %s --help'.", err, cmd.Name())} //nolint:revive,staticcheck // the docker CLI's message
 }

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -162,7 +161,7 @@ func TestPinDeniedTestbed(t *testing.T) {
 	deny := writeFile(t, "deny.json", `{"rules": [{"action": "DENY", "selector": {"identifier": "docker-image://`+image+`"}}]}`)
 	var stdout, stderr bytes.Buffer
 	o := pinOptions{image: image, sourcePolicy: deny, progress: "quiet", builder: builderOptions{addr: addr}}
-	err := runPin(context.Background(), testbedCLI(t, &stdout, &stderr), o)
+	err := runPin(t.Context(), testbedCLI(t, &stdout, &stderr), o)
 	if want := "rule 1 (DENY docker-image://" + image + ") of the source policy denies docker-image://" + image; err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("error:\n%v\nwant it to end with:\n%s", err, want)
 	}

@@ -12,14 +12,15 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/darn-dev/darn/distros"
-	"github.com/darn-dev/darn/report"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/solver/pb"
 	srctypes "github.com/moby/buildkit/source/types"
 	"github.com/moby/buildkit/sourcepolicy"
 	spb "github.com/moby/buildkit/sourcepolicy/pb"
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/darn-dev/darn/distros"
+	"github.com/darn-dev/darn/report"
 )
 
 // SourcePolicyError is an error in a BuildKit source policy: JSON that does

@@ -32,8 +32,10 @@ func trivyDuplicates(tb testing.TB, n int) []byte {
 	tb.Helper()
 	vulns := make([]trivyVuln, n)
 	for i, f := range duplicateFixes(n) {
-		vulns[i] = trivyVuln{VulnerabilityID: "CVE-2024-0001", PkgName: "libssl3",
-			InstalledVersion: "3.0.0-1", FixedVersion: f, Status: "fixed"}
+		vulns[i] = trivyVuln{
+			VulnerabilityID: "CVE-2024-0001", PkgName: "libssl3",
+			InstalledVersion: "3.0.0-1", FixedVersion: f, Status: "fixed",
+		}
 	}
 	return mustMarshal(tb, map[string]any{
 		"SchemaVersion": 2,
@@ -111,10 +113,10 @@ func BenchmarkParse(b *testing.B) {
 		name string
 		load func(*testing.B) []byte
 	}{
-		{"trivy-40k-duplicates", func(b *testing.B) []byte { return trivyDuplicates(b, duplicateEntries) }},
-		{"grype-40k-duplicates", func(b *testing.B) []byte { return grypeDuplicates(b, duplicateEntries) }},
-		{"trivy-corpus-largest", func(b *testing.B) []byte { return largestCorpusFile(b, trivyCorpus) }},
-		{"grype-corpus-largest", func(b *testing.B) []byte { return largestCorpusFile(b, grypeCorpus) }},
+		{"trivy-40k-duplicates", func(b *testing.B) []byte { b.Helper(); return trivyDuplicates(b, duplicateEntries) }},
+		{"grype-40k-duplicates", func(b *testing.B) []byte { b.Helper(); return grypeDuplicates(b, duplicateEntries) }},
+		{"trivy-corpus-largest", func(b *testing.B) []byte { b.Helper(); return largestCorpusFile(b, trivyCorpus) }},
+		{"grype-corpus-largest", func(b *testing.B) []byte { b.Helper(); return largestCorpusFile(b, grypeCorpus) }},
 	}
 	for _, in := range inputs {
 		b.Run(in.name, func(b *testing.B) {

@@ -116,16 +116,26 @@ func TestParseUnknownFormatMessage(t *testing.T) {
 		{"array", "[1]", "parsing report: unknown report format: " + readable},
 		{"number", "42", "parsing report: unknown report format: " + readable},
 		{"empty", "\n", "parsing report: unknown report format: the input is empty; " + readable},
-		{"CycloneDX", `{"bomFormat": "CycloneDX", "specVersion": "1.5", "vulnerabilities": []}`,
-			"parsing report: unknown report format: this is a CycloneDX document; " + readable},
-		{"SPDX", `{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT"}`,
-			"parsing report: unknown report format: this is an SPDX document; " + readable},
-		{"SARIF by version", `{"version": "2.1.0", "runs": []}`,
-			"parsing report: unknown report format: this is a SARIF document; " + readable},
-		{"SARIF by schema", `{"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "runs": [{}]}`,
-			"parsing report: unknown report format: this is a SARIF document; " + readable},
-		{"OpenVEX", `{"@context": "https://openvex.dev/ns/v0.2.0", "statements": []}`,
-			"parsing report: unknown report format: this is an OpenVEX document; " + readable},
+		{
+			"CycloneDX", `{"bomFormat": "CycloneDX", "specVersion": "1.5", "vulnerabilities": []}`,
+			"parsing report: unknown report format: this is a CycloneDX document; " + readable,
+		},
+		{
+			"SPDX", `{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT"}`,
+			"parsing report: unknown report format: this is an SPDX document; " + readable,
+		},
+		{
+			"SARIF by version", `{"version": "2.1.0", "runs": []}`,
+			"parsing report: unknown report format: this is a SARIF document; " + readable,
+		},
+		{
+			"SARIF by schema", `{"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "runs": [{}]}`,
+			"parsing report: unknown report format: this is a SARIF document; " + readable,
+		},
+		{
+			"OpenVEX", `{"@context": "https://openvex.dev/ns/v0.2.0", "statements": []}`,
+			"parsing report: unknown report format: this is an OpenVEX document; " + readable,
+		},
 		{"runs alone", `{"runs": []}`, "parsing report: unknown report format: " + readable},
 		{"bomFormat of another kind", `{"bomFormat": "other"}`, "parsing report: unknown report format: " + readable},
 		{"UTF-16", "\xff\xfe{\x00}\x00", "parsing report: unknown report format: the input is UTF-16 text, as Windows PowerShell's > writes it; " +

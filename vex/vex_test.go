@@ -67,16 +67,26 @@ func TestDocumentProduct(t *testing.T) {
 		edit func(*vex.Input)
 		want string
 	}{
-		{"tag and platform", func(*vex.Input) {},
-			"pkg:oci/app-server@" + string(dgst) + "?arch=amd64&repository_url=registry.example%2Fteam%2Fapp-server&tag=1.4-patched"},
-		{"index digest", func(in *vex.Input) { in.Tag, in.Platform = "", "" },
-			"pkg:oci/app-server@" + string(dgst) + "?repository_url=registry.example%2Fteam%2Fapp-server"},
-		{"variant dropped", func(in *vex.Input) { in.Tag, in.Platform = "", "linux/arm/v7" },
-			"pkg:oci/app-server@" + string(dgst) + "?arch=arm&repository_url=registry.example%2Fteam%2Fapp-server"},
-		{"docker hub short name", func(in *vex.Input) { in.Repository, in.Tag, in.Platform = "debian", "", "" },
-			"pkg:oci/debian@" + string(dgst) + "?repository_url=docker.io%2Flibrary%2Fdebian"},
-		{"registry with port", func(in *vex.Input) { in.Repository, in.Tag, in.Platform = "localhost:5000/app", "", "" },
-			"pkg:oci/app@" + string(dgst) + "?repository_url=localhost:5000%2Fapp"},
+		{
+			"tag and platform", func(*vex.Input) {},
+			"pkg:oci/app-server@" + string(dgst) + "?arch=amd64&repository_url=registry.example%2Fteam%2Fapp-server&tag=1.4-patched",
+		},
+		{
+			"index digest", func(in *vex.Input) { in.Tag, in.Platform = "", "" },
+			"pkg:oci/app-server@" + string(dgst) + "?repository_url=registry.example%2Fteam%2Fapp-server",
+		},
+		{
+			"variant dropped", func(in *vex.Input) { in.Tag, in.Platform = "", "linux/arm/v7" },
+			"pkg:oci/app-server@" + string(dgst) + "?arch=arm&repository_url=registry.example%2Fteam%2Fapp-server",
+		},
+		{
+			"docker hub short name", func(in *vex.Input) { in.Repository, in.Tag, in.Platform = "debian", "", "" },
+			"pkg:oci/debian@" + string(dgst) + "?repository_url=docker.io%2Flibrary%2Fdebian",
+		},
+		{
+			"registry with port", func(in *vex.Input) { in.Repository, in.Tag, in.Platform = "localhost:5000/app", "", "" },
+			"pkg:oci/app@" + string(dgst) + "?repository_url=localhost:5000%2Fapp",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package deb
 
 import (
-	"context"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -47,7 +46,7 @@ func runner(p ocispecs.Platform) darnllb.Runner {
 // render marshals a step as it runs and renders it for a golden file.
 func render(t *testing.T, s distros.Step, r darnllb.Runner) string {
 	t.Helper()
-	def, err := darnllb.Run(s, r).Marshal(context.Background())
+	def, err := darnllb.Run(s, r).Marshal(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +68,10 @@ func TestUpgradeGolden(t *testing.T) {
 		r func(darnllb.Runner) darnllb.Runner
 	}{
 		"install-amd64.golden": {u: distros.Upgrade{Plan: testPlan()}},
-		"install-amd64-host-network.golden": {u: distros.Upgrade{Plan: testPlan()},
-			r: func(r darnllb.Runner) darnllb.Runner { r.Network = pb.NetMode_HOST; return r }},
+		"install-amd64-host-network.golden": {
+			u: distros.Upgrade{Plan: testPlan()},
+			r: func(r darnllb.Runner) darnllb.Runner { r.Network = pb.NetMode_HOST; return r },
+		},
 		"install-arm64-proxy-nocache.golden": {u: distros.Upgrade{Plan: testPlan()}, r: func(r darnllb.Runner) darnllb.Runner {
 			r = runner(arm64)
 			r.Proxy, r.IgnoreCache = &llb.ProxyEnv{HTTPSProxy: "http://user:secret@proxy:3128", NoProxy: "localhost"}, true
@@ -150,7 +151,7 @@ func TestUpgradeDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		def, err := darnllb.Run(s, runner(amd64)).Marshal(context.Background())
+		def, err := darnllb.Run(s, runner(amd64)).Marshal(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -208,8 +208,10 @@ func parseStatusField(value string) (string, error) {
 	for i, allowed := range [][]string{
 		{"unknown", "install", "hold", "deinstall", "purge"},
 		{"ok", "reinstreq"},
-		{"not-installed", "config-files", "half-installed", "unpacked",
-			"half-configured", "triggers-awaited", "triggers-pending", "installed"},
+		{
+			"not-installed", "config-files", "half-installed", "unpacked",
+			"half-configured", "triggers-awaited", "triggers-pending", "installed",
+		},
 	} {
 		if !slices.Contains(allowed, words[i]) {
 			return "", fmt.Errorf("status %q: invalid word %q", value, words[i])

@@ -366,8 +366,10 @@ func statusAbbrev(t *testing.T, status string) string {
 	t.Helper()
 	letters := []map[string]string{
 		{"unknown": "u", "install": "i", "hold": "h", "deinstall": "r", "purge": "p"},
-		{"not-installed": "n", "config-files": "c", "half-installed": "H", "unpacked": "U",
-			"half-configured": "F", "triggers-awaited": "W", "triggers-pending": "t", "installed": "i"},
+		{
+			"not-installed": "n", "config-files": "c", "half-installed": "H", "unpacked": "U",
+			"half-configured": "F", "triggers-awaited": "W", "triggers-pending": "t", "installed": "i",
+		},
 		{"ok": " ", "reinstreq": "R"},
 	}
 	words := strings.Fields(status)

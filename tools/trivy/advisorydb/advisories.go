@@ -67,8 +67,11 @@ func Parse(dt []byte) ([]Advisory, error) {
 // validate checks one advisory.
 func (a Advisory) validate() error {
 	for _, f := range []struct{ key, val string }{
-		{"distro", a.Distro}, {"release", a.Release}, {"source_package", a.SourcePackage},
-		{"vulnerability_id", a.VulnerabilityID}, {"fixed_version", a.FixedVersion},
+		{"distro", a.Distro},
+		{"release", a.Release},
+		{"source_package", a.SourcePackage},
+		{"vulnerability_id", a.VulnerabilityID},
+		{"fixed_version", a.FixedVersion},
 	} {
 		if strings.TrimSpace(f.val) == "" {
 			return fmt.Errorf("%s is empty", f.key)
