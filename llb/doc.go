@@ -1,5 +1,7 @@
 // Package llb holds darn's pure LLB building blocks, written once and shared
-// by every package family: running a constant script with arguments, naming
-// steps for the progress display, and layering a patch onto an untouched
-// base. Nothing here talks to a daemon; callers marshal and solve.
+// by every package family: Run turns a family's step (distros.Step) into
+// LLB — a constant script with arguments, the original root mounted
+// read-only, cache mounts kept apart per image, proxies and network — and
+// the patched root it returns is exported as the one new layer. Nothing here
+// talks to a daemon; callers marshal and solve.
 package llb
