@@ -9,7 +9,7 @@ BIN := $(CURDIR)/bin
 TESTBED := $(CURDIR)/.testbed
 PLUGIN_DIR ?= $(HOME)/.docker/cli-plugins
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/darn-dev/darn/plugin.Version=$(VERSION)
+LDFLAGS := -X github.com/darn-dev/darn/patch.Version=$(VERSION)
 # Integration tests build images and run apt; give them room.
 INTEGRATION_TIMEOUT ?= 45m
 

@@ -84,6 +84,9 @@ type Upgrade struct {
 	// SkipMissing leaves out, with a warning, packages whose repositories
 	// offer no version at or above the fixed one, instead of failing.
 	SkipMissing bool
+	// Epoch is the time every file the step writes gets, so that the
+	// layer's bytes do not depend on when the step ran.
+	Epoch time.Time
 }
 
 // Registry is the set of families the patch core knows, tried in order.

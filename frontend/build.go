@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -42,6 +43,11 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		}
 	}
 	p := &patcher{c: c, bc: bc, opts: opts, families: all.Families()}
+	if t, ok, err := patch.SourceDateEpoch(bc.BuildArgs); err != nil {
+		return nil, err
+	} else if ok {
+		p.sourceDateEpoch = &t
+	}
 	if res, ok, err := p.handleSubrequest(ctx); err != nil || ok {
 		return res, err
 	}
@@ -72,9 +78,13 @@ type patcher struct {
 	// patch (formatted, normalized) to its own. Empty in update-all mode.
 	allReports []patch.NamedReport
 	reports    map[string]patch.NamedReport
+	// sourceDateEpoch is the build arg SOURCE_DATE_EPOCH, when set.
+	sourceDateEpoch *time.Time
 	// attestations holds each patched platform's OpenVEX document
-	// (vex-attestation), by normalized platform.
+	// (vex-attestation), and annotations its manifest's annotations
+	// (lineage-annotations), by normalized platform.
 	attestations map[string]gwclient.Reference
+	annotations  map[string]map[string]string
 
 	mu        sync.Mutex
 	summaries []patch.Summary

@@ -71,8 +71,14 @@ func TestBuildPatches(t *testing.T) {
 	if cfg.Config.User != "1000" || cfg.Config.WorkingDir != "/app" || cfg.Config.Labels["team"] != "darn" || cfg.Config.StopSignal != "SIGTERM" {
 		t.Errorf("config not preserved: %+v", cfg.Config)
 	}
-	if cfg.Config.Labels[patch.LabelBaseName] != "debian:12" || !strings.HasPrefix(cfg.Config.Labels[patch.LabelBaseDigest], "sha256:") {
-		t.Errorf("base labels missing: %v", cfg.Config.Labels)
+	// darn's lineage names the original; the image-spec's base labels
+	// (the original had none) are not darn's to set.
+	if l := cfg.Config.Labels; l[patch.KeyOriginalName] != "debian:12" || !strings.HasPrefix(l[patch.KeyOriginalDigest], "sha256:") ||
+		l[patch.KeyOriginalLayers] != "1" || !strings.Contains(l[patch.KeyFixed], `"package":"libc6","version":"2.36-9+deb12u10","vulnerabilities":["CVE-2025-1","CVE-2025-2"]`) {
+		t.Errorf("lineage labels: %v", l)
+	}
+	if _, ok := cfg.Config.Labels["org.opencontainers.image.base.name"]; ok {
+		t.Errorf("darn set the base-image label: %v", cfg.Config.Labels)
 	}
 	if len(cfg.History) != 2 || !strings.Contains(cfg.History[1].CreatedBy, "libc6 2.36-9+deb12u9 -> 2.36-9+deb12u10") {
 		t.Errorf("history does not record the patch: %+v", cfg.History)

@@ -18,11 +18,16 @@ import (
 
 // planned is one platform's probe and plan, before any upgrade.
 type planned struct {
-	env     patch.Env
-	in      patch.Inspection
+	// env.Image is the image darn's layer goes on: the image to patch, or
+	// the original it was patched from; in is its inspection.
+	env patch.Env
+	in  patch.Inspection
+	// probe is the image to patch, returned as it is when there is
+	// nothing to patch.
 	probe   gwclient.Reference
 	report  patch.NamedReport
 	summary patch.Summary
+	lineage patch.Lineage
 }
 
 // planPlatform resolves and probes the image for one platform and plans
@@ -45,7 +50,7 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 	if err != nil {
 		return planned{}, fmt.Errorf("reading packages of %s: %w", img.Ref, err)
 	}
-	pp := planned{env: p.env(pl, img), in: in, probe: probe, report: rep}
+	pp := planned{env: p.env(pl, img), in: in, probe: probe, report: rep, lineage: patch.FirstLineage(img)}
 	pp.summary = patch.Summary{Platform: patch.FormatPlatform(pl), Image: img.Ref.String(), Digest: img.Digest.String(), OS: in.OS()}
 	if !in.Installed.PackageManager {
 		if err := p.useTooling(ctx, &pp); err != nil {
@@ -56,13 +61,72 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 		return planned{}, fmt.Errorf("planning %s: %w", img.Ref, err)
 	}
 	p.warn(ctx, img.State, 1, pp.in.Warnings(rep, pp.summary.Plan, img.Ref.String(), pp.summary.Platform)...)
+	if pp.summary.Plan.Err() == nil {
+		if err := p.fromOriginal(ctx, &pp); err != nil {
+			return planned{}, err
+		}
+	}
 	return pp, nil
+}
+
+// fromOriginal makes a patch of an image darn patched before start again
+// from the original its lineage names: the original's layers and one
+// layer holding every fix so far, the earlier ones and the new ones,
+// instead of a layer per patch. When the original cannot be had, or a
+// layer was added on top of darn's, the new layer goes on top, as on any
+// image, and says why.
+func (p *patcher) fromOriginal(ctx context.Context, pp *planned) error {
+	img := pp.env.Image
+	l, ok, err := patch.ReadLineage(img.Config)
+	if err != nil {
+		p.warn(ctx, img.State, 1, fmt.Sprintf("%s: darn's lineage does not read (%v): the new layer goes on top", img.Ref, err))
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	pp.lineage = l
+	if !l.Replaceable(img) {
+		p.warn(ctx, img.State, 1, fmt.Sprintf("%s has layers on top of darn's: darn's earlier layer stays, and the new one goes on top", img.Ref))
+		return nil
+	}
+	orig, in, err := p.original(ctx, l, pp)
+	if err != nil {
+		p.warn(ctx, img.State, 1, fmt.Sprintf("%s: the original image it was patched from is unavailable (%v): the new layer goes on top of darn's earlier one", img.Ref, err))
+		return nil
+	}
+	carried, err := l.Carried(pp.summary.Plan, in.Installed.Packages, in.Family)
+	if err != nil {
+		return fmt.Errorf("planning %s from its original: %w", img.Ref, err)
+	}
+	pp.env.Image, pp.in, pp.summary.Plan, pp.summary.Original = orig, in, carried, orig.Pinned
+	p.warn(ctx, img.State, 0, fmt.Sprintf("%s was patched by darn from %s: patching that again with every fix so far; darn's earlier layer is replaced", img.Ref, orig.Pinned))
+	return nil
+}
+
+// original resolves, probes and inspects the original image a lineage
+// names, for the platform.
+func (p *patcher) original(ctx context.Context, l patch.Lineage, pp *planned) (patch.Image, patch.Inspection, error) {
+	ref, err := l.Original()
+	if err != nil {
+		return patch.Image{}, patch.Inspection{}, err
+	}
+	orig, err := resolveImage(ctx, p.c, p.bc, ref, pp.env.Platform)
+	if err != nil {
+		return patch.Image{}, patch.Inspection{}, err
+	}
+	probe, err := solveState(ctx, p.c, orig.State)
+	if err != nil {
+		return patch.Image{}, patch.Inspection{}, fmt.Errorf("loading image %s: %w", orig.Ref, err)
+	}
+	in, err := patch.Inspect(ctx, p.families, refFS{probe}, pp.report.Report.OS)
+	return orig, in, err
 }
 
 // env is what every step of a platform shares.
 func (p *patcher) env(pl ocispecs.Platform, img patch.Image) patch.Env {
 	return patch.Env{
-		Platform: pl, Image: img, Options: p.opts,
+		Platform: pl, Image: img, Options: p.opts, SourceDateEpoch: p.sourceDateEpoch,
 		Proxy: darnllb.ProxyFromBuildArgs(p.bc.BuildArgs), Network: p.bc.NetworkMode, IgnoreCache: p.bc.IsNoCache(noCacheStep),
 	}
 }
@@ -114,8 +178,9 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 	if err != nil {
 		return nil, err
 	}
-	img, sum := pp.env.Image, pp.summary
+	sum := pp.summary
 	if sum.Plan.Err() != nil {
+		img := pp.env.Image
 		p.record(sum)
 		return &dockerui.BuildResult{Reference: pp.probe, Image: &img.Config, BaseImage: &img.Config}, nil
 	}
@@ -124,17 +189,19 @@ func (p *patcher) patch(ctx context.Context, target *ocispecs.Platform, _ int) (
 		return nil, err
 	}
 	p.record(sum)
-	created, epoch, err := p.epoch()
-	if err != nil {
-		return nil, err
-	}
+	created, epoch := p.epoch()
 	if p.opts.AttestVEX {
 		if err := p.attestVEX(ctx, pp.env.Platform, sum, created); err != nil {
 			return nil, err
 		}
 	}
-	cfg := patch.PatchedConfig(img, sum.Changes, created)
-	return &dockerui.BuildResult{Reference: ref, Image: &cfg, BaseImage: &img.Config, Epoch: epoch}, nil
+	lineage := pp.lineage.Next(sum.Changes)
+	if p.opts.LineageAnnotations {
+		p.keepAnnotations(pp.env.Platform, lineage.Labels())
+	}
+	base := pp.env.Image
+	cfg := patch.PatchedConfig(base, sum.Changes, created, lineage)
+	return &dockerui.BuildResult{Reference: ref, Image: &cfg, BaseImage: &base.Config, Epoch: epoch}, nil
 }
 
 // install runs the upgrade, in the image or from the tooling image, then
@@ -170,12 +237,11 @@ func (p *patcher) install(ctx context.Context, pp planned, sum *patch.Summary) (
 // epoch returns the time of the patch: SOURCE_DATE_EPOCH from the build
 // args when set, for reproducible patches, or now. The exporter gets it
 // only when the user asked: it then clamps the new layer's file times.
-func (p *patcher) epoch() (time.Time, *time.Time, error) {
-	t, ok, err := patch.SourceDateEpoch(p.bc.BuildArgs)
-	if err != nil || !ok {
-		return time.Now().UTC(), nil, err
+func (p *patcher) epoch() (time.Time, *time.Time) {
+	if p.sourceDateEpoch == nil {
+		return time.Now().UTC(), nil
 	}
-	return t, &t, nil
+	return *p.sourceDateEpoch, p.sourceDateEpoch
 }
 
 // StepError says in words why a patch step failed, by the exit code its

@@ -48,7 +48,7 @@ func TestBuildIndexPatchesEveryPlatform(t *testing.T) {
 		if err := json.Unmarshal(res.Metadata[exptypes.ExporterImageConfigKey+"/"+id], &cfg); err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}
-		if len(cfg.History) != 2 || cfg.Config.Labels[patch.LabelBaseName] != "debian:12" {
+		if len(cfg.History) != 2 || cfg.Config.Labels[patch.KeyOriginalName] != "debian:12" {
 			t.Errorf("%s: config is not patched: %+v", id, cfg)
 		}
 		if !strings.HasPrefix(id, "linux/"+cfg.Architecture) {

@@ -70,6 +70,7 @@ func (p *patcher) build(ctx context.Context) (*gwclient.Result, error) {
 	}
 	res.AddMeta(exptypes.ExporterPlatformsKey, dt)
 	p.attach(res, ids)
+	p.annotate(res, ids)
 	return res, nil
 }
 
@@ -89,6 +90,7 @@ func (p *patcher) buildSingle(ctx context.Context) (*gwclient.Result, error) {
 		return nil
 	})
 	p.attach(rb.Result, ids)
+	p.annotate(rb.Result, ids)
 	return rb.Finalize()
 }
 

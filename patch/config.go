@@ -7,31 +7,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distribution/reference"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/darn-dev/darn/plan"
 )
 
-// Labels recording what the patched image was made from (image-spec
-// annotation keys, which are also the conventional label names).
-const (
-	LabelBaseName   = ocispecs.AnnotationBaseImageName
-	LabelBaseDigest = ocispecs.AnnotationBaseImageDigest
-)
-
-// PatchedConfig returns the original config with the patch recorded: one
-// history entry for the one new layer, and the base image's name and
-// digest as labels. Everything else (entrypoint, env, user, ports, ...)
-// stays as it was. Labels rather than manifest annotations carry the base,
-// because annotations cannot be exported with Docker media types (--load).
-func PatchedConfig(img Image, changed []plan.Change, created time.Time) dockerspec.DockerOCIImage {
+// PatchedConfig returns the config of img, the image darn's layer goes
+// on, with the patch recorded: one history entry for the one new layer,
+// and darn's lineage as labels (labels travel with every export, Docker
+// media types included). Everything else (entrypoint, env, user, ports,
+// the image-spec's base-image labels ...) stays as it was.
+func PatchedConfig(img Image, changed []plan.Change, created time.Time, l Lineage) dockerspec.DockerOCIImage {
 	cfg := img.Config
-	labels := make(map[string]string, len(cfg.Config.Labels)+2)
+	labels := make(map[string]string, len(cfg.Config.Labels)+5)
 	maps.Copy(labels, cfg.Config.Labels)
-	labels[LabelBaseName] = reference.FamiliarString(img.Ref)
-	labels[LabelBaseDigest] = img.Digest.String()
+	maps.Copy(labels, l.Labels())
 	cfg.Config.Labels = labels
 
 	cfg.Created = &created

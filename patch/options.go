@@ -29,12 +29,16 @@ const (
 	KeyUpdateAll      = "update-all"
 	KeyPatchedOnly    = "patched-only"
 	KeyVEXAttestation = "vex-attestation"
+	KeyLineage        = "lineage-annotations"
 
 	KeyPlatform      = "platform"
 	KeyNoCache       = "no-cache"
 	KeyNetworkMode   = "force-network-mode"
 	KeyRequestID     = "requestid"
 	KeyReportContext = "context:" + ReportContext
+	// KeySourceDateEpoch is the build arg buildx sets from the
+	// environment's SOURCE_DATE_EPOCH.
+	KeySourceDateEpoch = buildArgPrefix + "SOURCE_DATE_EPOCH"
 
 	buildArgPrefix = "build-arg:"
 )
@@ -82,6 +86,10 @@ type Options struct {
 	// in-toto attestation. Not "attest:vex": BuildKit's daemon and
 	// dockerui refuse attestation types they do not know.
 	AttestVEX bool
+	// LineageAnnotations also records darn's lineage as annotations of
+	// each patched manifest, for exports that keep annotations (OCI media
+	// types; Docker's refuse them).
+	LineageAnnotations bool
 	// BuildKit holds the standard options a client sets; the frontend
 	// reads them through dockerui, never from here.
 	BuildKit BuildKitOptions
@@ -98,6 +106,9 @@ type BuildKitOptions struct {
 	NetworkMode string
 	// Request names a subrequest such as RequestPlan.
 	Request string
+	// SourceDateEpoch is the build arg SOURCE_DATE_EPOCH (seconds), which
+	// makes the patched image byte-for-byte reproducible.
+	SourceDateEpoch string
 }
 
 // ParseImage normalizes an image reference, adding :latest when it has
@@ -129,13 +140,17 @@ func ParseOptions(attrs map[string]string) (Options, error) {
 	}
 	if err := boolOptions(attrs, map[string]*bool{
 		KeyIgnoreErrors: &o.IgnoreErrors, KeyUpdateAll: &o.UpdateAll, KeyPatchedOnly: &o.PatchedOnly, KeyVEXAttestation: &o.AttestVEX,
+		KeyLineage: &o.LineageAnnotations,
 	}); err != nil {
 		return o, err
 	}
 	if o.ReportFile, err = reportOption(attrs, o.UpdateAll); err != nil {
 		return o, err
 	}
-	o.BuildKit = BuildKitOptions{Platform: attrs[KeyPlatform], NetworkMode: attrs[KeyNetworkMode], Request: attrs[KeyRequestID]}
+	o.BuildKit = BuildKitOptions{
+		Platform: attrs[KeyPlatform], NetworkMode: attrs[KeyNetworkMode], Request: attrs[KeyRequestID],
+		SourceDateEpoch: attrs[KeySourceDateEpoch],
+	}
 	_, o.BuildKit.NoCache = attrs[KeyNoCache]
 	return o, nil
 }
@@ -162,7 +177,10 @@ func (o Options) Attrs() map[string]string {
 	if o.FetchTimeout > 0 {
 		set(KeyFetchTimeout, o.FetchTimeout.String())
 	}
-	for k, b := range map[string]bool{KeyIgnoreErrors: o.IgnoreErrors, KeyUpdateAll: o.UpdateAll, KeyPatchedOnly: o.PatchedOnly, KeyVEXAttestation: o.AttestVEX} {
+	for k, b := range map[string]bool{
+		KeyIgnoreErrors: o.IgnoreErrors, KeyUpdateAll: o.UpdateAll, KeyPatchedOnly: o.PatchedOnly,
+		KeyVEXAttestation: o.AttestVEX, KeyLineage: o.LineageAnnotations,
+	} {
 		if b {
 			attrs[k] = "true"
 		}
@@ -185,6 +203,9 @@ func (b BuildKitOptions) attrs() map[string]string {
 	}
 	if b.Request != "" {
 		attrs[KeyRequestID] = b.Request
+	}
+	if b.SourceDateEpoch != "" {
+		attrs[KeySourceDateEpoch] = b.SourceDateEpoch
 	}
 	return attrs
 }

@@ -17,9 +17,9 @@ func TestOptionsRoundTrip(t *testing.T) {
 		"report": {
 			Image: img, ReportFile: "scans/r.json", FetchTimeout: 45 * time.Second, IgnoreErrors: true, AttestVEX: true,
 			Mirrors:  []distros.Mirror{{Original: "http://a/debian", Mirror: "http://m/debian"}, {Original: "https://b", Mirror: "http://127.0.0.1:8080/b"}},
-			BuildKit: BuildKitOptions{Platform: "linux/amd64,linux/arm64", NoCache: true, NetworkMode: "host"},
+			BuildKit: BuildKitOptions{Platform: "linux/amd64,linux/arm64", NoCache: true, NetworkMode: "host", SourceDateEpoch: "1700000000"},
 		},
-		"update-all with tooling": {Image: img, ToolingImage: tooling, UpdateAll: true, PatchedOnly: true},
+		"update-all with tooling": {Image: img, ToolingImage: tooling, UpdateAll: true, PatchedOnly: true, LineageAnnotations: true},
 		"patchfile plan":          {ReportFile: ".", BuildKit: BuildKitOptions{Request: RequestPlan}},
 	}
 	for name, want := range cases {

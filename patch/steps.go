@@ -1,6 +1,8 @@
 package patch
 
 import (
+	"time"
+
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -49,6 +51,21 @@ type Env struct {
 	Proxy       *llb.ProxyEnv
 	Network     pb.NetMode
 	IgnoreCache bool
+	// SourceDateEpoch is the build arg SOURCE_DATE_EPOCH, when set.
+	SourceDateEpoch *time.Time
+}
+
+// epoch is the time the files of the layer get: SOURCE_DATE_EPOCH, else
+// the image's own creation time, so that the same image patched the same
+// way gives the same layer on every run and builder.
+func (e Env) epoch() time.Time {
+	if e.SourceDateEpoch != nil {
+		return *e.SourceDateEpoch
+	}
+	if c := e.Image.Config.Created; c != nil {
+		return *c
+	}
+	return time.Unix(0, 0)
 }
 
 // upgrade is the family's request for this platform.
@@ -58,6 +75,7 @@ func (e Env) upgrade() distros.Upgrade {
 		Mirrors:      e.Options.Mirrors,
 		FetchTimeout: e.Options.FetchTimeout,
 		SkipMissing:  e.Options.IgnoreErrors,
+		Epoch:        e.epoch(),
 	}
 }
 

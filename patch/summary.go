@@ -26,6 +26,9 @@ type Summary struct {
 	// an image without a package manager; empty otherwise.
 	ToolingImage  string `json:"toolingImage,omitempty"`
 	ToolingDigest string `json:"toolingDigest,omitempty"`
+	// Original names the original image, pinned, when the image was
+	// patched by darn before and the patch started again from it.
+	Original string `json:"original,omitempty"`
 	// Kept is set for a platform of an index that was not patched (not
 	// named by the "platform" option): it is exported as it was.
 	Kept bool      `json:"kept,omitempty"`

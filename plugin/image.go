@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/distribution/reference"
@@ -45,7 +46,10 @@ type imageOptions struct {
 	// fetchTimeout bounds each request of the package manager; zero is
 	// the frontend's default.
 	fetchTimeout time.Duration
-	builder      builderOptions
+	// sourceDateEpoch (seconds) makes the patched image reproducible;
+	// $SOURCE_DATE_EPOCH when the flag is not given, as in buildx.
+	sourceDateEpoch string
+	builder         builderOptions
 }
 
 const imageExamples = `  # Patch the packages a Trivy report names and push the result as debian:12-patched
@@ -103,6 +107,7 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	f.BoolVar(&o.updateAll, "update-all", false, "Upgrade every package with a newer version in the image's sources (no report)")
 	f.BoolVar(&o.ignoreErrors, "ignore-errors", false, "Keep the patched image when a package stays below its fixed version (warn instead of failing)")
 	f.StringVar(&o.vexFile, "vex", "", "Write an OpenVEX document of the vulnerabilities verified fixed to this file")
+	f.StringVar(&o.sourceDateEpoch, "source-date-epoch", "", "Timestamp (seconds since 1970) of the patch, for byte-for-byte reproducible images (default $SOURCE_DATE_EPOCH)")
 	f.DurationVar(&o.fetchTimeout, "fetch-timeout", 0, "Fail a package download or index refresh after this long without an answer, per request and attempt (default 30s)")
 	addBuilderFlags(f, &o.builder)
 	return cmd
@@ -161,6 +166,12 @@ func (o *imageOptions) validateOutputs() error {
 
 // validateRun checks how the patch runs.
 func (o *imageOptions) validateRun() error {
+	if o.sourceDateEpoch == "" {
+		o.sourceDateEpoch = os.Getenv("SOURCE_DATE_EPOCH")
+	}
+	if n, err := strconv.ParseInt(o.sourceDateEpoch, 10, 64); o.sourceDateEpoch != "" && (err != nil || n < 0) {
+		return fmt.Errorf("--source-date-epoch %q: want seconds since 1970, e.g. $(git log -1 --format=%%ct)", o.sourceDateEpoch)
+	}
 	if o.fetchTimeout != 0 && o.fetchTimeout < time.Second {
 		return fmt.Errorf("--fetch-timeout %s: must be at least 1s", o.fetchTimeout)
 	}

@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/darn-dev/darn/patch"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/metadata"
 	dockerplugin "github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 )
-
-// Version is darn's version, set at link time with
-// -ldflags "-X github.com/darn-dev/darn/plugin.Version=…".
-var Version = "dev"
 
 // Exit codes of docker-patch.
 const (
@@ -39,7 +36,7 @@ func Main() int {
 	meta := metadata.Metadata{
 		SchemaVersion:    "0.1.0",
 		Vendor:           "darn",
-		Version:          Version,
+		Version:          patch.Version,
 		ShortDescription: "Patch vulnerable OS packages in container images",
 		URL:              "https://github.com/darn-dev/darn",
 	}

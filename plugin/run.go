@@ -59,7 +59,11 @@ func runImage(ctx context.Context, dockerCLI command.Cli, o imageOptions) error 
 	// The document also travels with the image, where the export keeps
 	// attestations.
 	opts.AttestVEX = o.vexFile != "" && load == nil && attestable(solveOpt.Exports)
+	// Exports that keep annotations get darn's lineage as the manifests'
+	// annotations too, and the original image's own annotations.
+	opts.LineageAnnotations = attestable(solveOpt.Exports)
 	solveOpt.FrontendAttrs = opts.Attrs()
+	o.carryAnnotations(ctx, dockerCLI, solveOpt.Exports)
 	summary, resp, err := o.solve(ctx, c, solveOpt, dockerCLI)
 	if load != nil {
 		if lerr := load.wait(err); err == nil {
@@ -152,7 +156,7 @@ func (o imageOptions) patchOptions(reportFile string) (patch.Options, error) {
 	opts := patch.Options{
 		ReportFile: reportFile, Mirrors: o.mirrors, FetchTimeout: o.fetchTimeout,
 		IgnoreErrors: o.ignoreErrors, UpdateAll: o.updateAll,
-		BuildKit: patch.BuildKitOptions{Platform: o.platform, NoCache: o.noCache},
+		BuildKit: patch.BuildKitOptions{Platform: o.platform, NoCache: o.noCache, SourceDateEpoch: o.sourceDateEpoch},
 	}
 	if o.network == "host" {
 		opts.BuildKit.NetworkMode = "host"

@@ -43,6 +43,9 @@ func printPlatform(w io.Writer, s patch.Summary) {
 	if s.ToolingImage != "" {
 		fmt.Fprintf(w, "  no package manager: patched from the tooling image %s@%s\n", s.ToolingImage, s.ToolingDigest)
 	}
+	if s.Original != "" {
+		fmt.Fprintf(w, "  patched before by darn: patched again from the original %s, with every fix so far in one layer\n", s.Original)
+	}
 	printSkipped(w, s.Plan)
 	for _, it := range s.BelowFixed {
 		fmt.Fprintf(w, "  BELOW FIXED VERSION (kept by --ignore-errors): %s needs >= %s\n", it.Name, it.Fixed)

@@ -29,6 +29,11 @@ setup() {
 	mkdir -p "$apt_log"
 	: >"$stamp"
 	check_timeout
+	case ${DARN_EPOCH:-0} in *[!0-9]*)
+		echo "darn: DARN_EPOCH=$DARN_EPOCH is not a number of seconds" >&2
+		exit 2
+		;;
+	esac
 	[ -n "${DARN_REPO_MIRRORS:-}" ] || return 0
 	mkdir -p /tmp/darn-sources/parts
 	: >/tmp/darn-sources/sources.list
@@ -104,17 +109,29 @@ pin() {
 	echo "$specs"
 }
 
-# restore_times ROOT BASE: files and symlinks under ROOT rewritten with
-# identical content (ld.so.cache, /etc files, dpkg's info/*, unchanged files
-# of new packages) differ from BASE only by their times. Give them BASE's
-# times back: BuildKit's differ then leaves them out of the layer.
-restore_times() {
-	find "$1" -xdev -cnewer "$stamp" \( -type f -o -type l \) -print 2>/dev/null | while IFS= read -r f; do
+# settle_times ROOT BASE: give everything under ROOT the step changed a time
+# that does not depend on when the step ran, so that the layer's bytes are
+# the same on every run and builder: BASE's time for files and links
+# rewritten with identical content and for directories BASE has (BuildKit's
+# differ then leaves what is otherwise unchanged out of the layer), and
+# $DARN_EPOCH (SOURCE_DATE_EPOCH, else the image's creation time) for the
+# rest.
+settle_times() {
+	epoch=${DARN_EPOCH:-0}
+	find "$1" -xdev -cnewer "$stamp" \( -type f -o -type l -o -type d \) -print 2>/dev/null | while IFS= read -r f; do
 		b="$2${f#"${1%/}"}"
 		if [ -L "$f" ]; then
-			[ -L "$b" ] && [ "$(readlink "$b")" = "$(readlink "$f")" ] && touch -h -m -r "$b" "$f" || true
+			if [ -L "$b" ] && [ "$(readlink "$b")" = "$(readlink "$f")" ]; then
+				touch -h -m -r "$b" "$f"
+			else
+				touch -h -m -d "@$epoch" "$f"
+			fi
+		elif [ -d "$f" ]; then
+			if [ -d "$b" ] && [ ! -L "$b" ]; then touch -m -r "$b" "$f"; else touch -m -d "@$epoch" "$f"; fi
+		elif [ -f "$b" ] && [ ! -L "$b" ] && cmp -s "$b" "$f"; then
+			touch -m -r "$b" "$f"
 		else
-			[ -f "$b" ] && [ ! -L "$b" ] && cmp -s "$b" "$f" && touch -m -r "$b" "$f" || true
+			touch -m -d "@$epoch" "$f"
 		fi
 	done
 }

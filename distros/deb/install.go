@@ -82,6 +82,9 @@ func aptStep(u distros.Upgrade, what, name, script string, args []string) distro
 	if u.SkipMissing {
 		s.Env = append(s.Env, [2]string{"DARN_SKIP_MISSING", "1"})
 	}
+	if !u.Epoch.IsZero() {
+		s.Env = append(s.Env, [2]string{"DARN_EPOCH", strconv.FormatInt(max(u.Epoch.Unix(), 0), 10)})
+	}
 	return s
 }
 

@@ -77,7 +77,7 @@ func TestUpgradeGolden(t *testing.T) {
 			r.Proxy, r.IgnoreCache = &llb.ProxyEnv{HTTPSProxy: "http://user:secret@proxy:3128", NoProxy: "localhost"}, true
 			return r
 		}},
-		"install-amd64-mirrors-skip-timeout.golden": {u: distros.Upgrade{Plan: testPlan(), Mirrors: mirrors[:1], SkipMissing: true, FetchTimeout: 5 * time.Second}},
+		"install-amd64-mirrors-skip-timeout-epoch.golden": {u: distros.Upgrade{Plan: testPlan(), Mirrors: mirrors[:1], SkipMissing: true, FetchTimeout: 5 * time.Second, Epoch: time.Unix(1700000000, 0)}},
 		"unpack-amd64-mirrors.golden":               {u: distros.Upgrade{Plan: testPlan(), Tooling: true, Mirrors: mirrors}},
 	}
 	for name, tc := range cases {

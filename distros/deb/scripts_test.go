@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The apt scripts are darn's riskiest code: these tests run their
@@ -190,5 +191,47 @@ esac
 	out, code = run([]string{"DARN_SKIP_MISSING=1"}, "libssl3=3.0.18-1 libc6=2.36-9+deb12u9")
 	if code != 0 || !strings.HasSuffix(strings.TrimSpace(out), "libc6=2.36-9+deb12u10") || strings.Contains(out, "libssl3=") {
 		t.Errorf("pin with DARN_SKIP_MISSING: exit %d, %q", code, out)
+	}
+}
+
+// settle_times gives what a step changed times that do not depend on when
+// it ran: the original's for identical files, links and directories the
+// original has, DARN_EPOCH for the rest; so the layer's bytes repeat.
+func TestSettleTimes(t *testing.T) {
+	base, root := t.TempDir(), t.TempDir()
+	files := map[string]string{"same": "x", "changed": "old", "link": "->same", "dir/": ""}
+	tree(t, base, files)
+	tree(t, root, files)
+	old := time.Unix(1_500_000_000, 0)
+	for _, d := range []string{base, root} {
+		for _, p := range []string{"same", "changed", "dir"} {
+			if err := os.Chtimes(filepath.Join(d, p), old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	script := `stamp=$TMPDIR/stamp; : >"$stamp"; sleep 0.05
+printf x >"$ROOT/same"; printf new >"$ROOT/changed"; printf n >"$ROOT/dir/new"; mkdir "$ROOT/newdir"
+rm "$ROOT/link"; ln -s same "$ROOT/link"
+settle_times "$ROOT" "$BASE"`
+	out, code := runSh(t, []string{"ROOT=" + root, "BASE=" + base, "DARN_EPOCH=1000", "TMPDIR=" + t.TempDir()}, []string{commonScript}, script)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	baseLink, err := os.Lstat(filepath.Join(base, "link"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]time.Time{
+		"same": old, "changed": time.Unix(1000, 0), "dir": old, "dir/new": time.Unix(1000, 0),
+		"newdir": time.Unix(1000, 0), "link": baseLink.ModTime(),
+	} {
+		fi, err := os.Lstat(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.ModTime().Equal(want) {
+			t.Errorf("%s: mtime %s, want %s", p, fi.ModTime(), want)
+		}
 	}
 }

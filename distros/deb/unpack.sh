@@ -50,4 +50,4 @@ for deb in /tmp/debs/*.deb; do
 	fi
 done
 
-restore_times "$target" "$base"
+settle_times "$target" "$base"
