@@ -23,8 +23,10 @@ func patchedConfig(t *testing.T, originalName string) string {
 	if err := json.Unmarshal([]byte(testConfig), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	l := patch.Lineage{OriginalName: originalName, OriginalDigest: digest.FromString("original"), OriginalLayers: 1,
-		Fixed: []patch.Fix{{Package: "libc6", Version: "2.36-9+deb12u10", Vulnerabilities: []string{"CVE-2025-1"}}}}
+	l := patch.Lineage{
+		OriginalName: originalName, OriginalDigest: digest.FromString("original"), OriginalLayers: 1,
+		Fixed: []patch.Fix{{Package: "libc6", Version: "2.36-9+deb12u10", Vulnerabilities: []string{"CVE-2025-1"}}},
+	}
 	cfg.Config.Labels = l.Labels()
 	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, "sha256:bbbb")
 	dt, err := json.Marshal(cfg)

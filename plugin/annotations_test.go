@@ -23,10 +23,10 @@ func TestExporterAttrs(t *testing.T) {
 	o := imageOptions{platform: "linux/amd64"}
 	got := src.exporterAttrs(o.patchedPlatform, created, true)
 	want := map[string]string{
-		"annotation-index.org.opencontainers.image.created":                "2026-12-04T10:00:00Z",
-		"annotation-index.org.opencontainers.image.title":                  "app",
+		"annotation-index.org.opencontainers.image.created":                 "2026-12-04T10:00:00Z",
+		"annotation-index.org.opencontainers.image.title":                   "app",
 		"annotation-manifest[linux/amd64].org.opencontainers.image.created": "2026-12-04T10:00:00Z",
-		"annotation-manifest[linux/amd64].team":                            "x",
+		"annotation-manifest[linux/amd64].team":                             "x",
 		"annotation-manifest[linux/arm64].org.opencontainers.image.created": "2020-01-01T00:00:00Z",
 	}
 	if !maps.Equal(got, want) {

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/darn-dev/darn/patch"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/metadata"
 	dockerplugin "github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
+
+	"github.com/darn-dev/darn/patch"
 )
 
 // Exit codes of docker-patch.

@@ -78,7 +78,7 @@ func TestUpgradeGolden(t *testing.T) {
 			return r
 		}},
 		"install-amd64-mirrors-skip-timeout-epoch.golden": {u: distros.Upgrade{Plan: testPlan(), Mirrors: mirrors[:1], SkipMissing: true, FetchTimeout: 5 * time.Second, Epoch: time.Unix(1700000000, 0)}},
-		"unpack-amd64-mirrors.golden":               {u: distros.Upgrade{Plan: testPlan(), Tooling: true, Mirrors: mirrors}},
+		"unpack-amd64-mirrors.golden":                     {u: distros.Upgrade{Plan: testPlan(), Tooling: true, Mirrors: mirrors}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
