@@ -12,6 +12,7 @@ import (
 
 	"github.com/darn-dev/darn/distros/deb"
 	"github.com/darn-dev/darn/integration/testreport"
+	"github.com/darn-dev/darn/patch"
 )
 
 // assertOneLayerAdded checks the patched image is the original layers,
@@ -60,19 +61,19 @@ func assertConfigPreserved(t *testing.T, orig, patched registryImage) {
 		t.Errorf("test image config is too thin to prove anything: %s", jsonString(oc))
 	}
 	for k, v := range oc.Labels {
-		// The base labels name what was patched this time.
-		if strings.HasPrefix(k, "org.opencontainers.image.base.") {
+		// darn's own lineage is darn's to rewrite; every other label, the
+		// image-spec's base-image labels included, stays.
+		if strings.HasPrefix(k, "dev.darn.") {
 			continue
 		}
 		if pc.Labels[k] != v {
 			t.Errorf("label %s changed: %q -> %q", k, v, pc.Labels[k])
 		}
 	}
-	if pc.Labels["org.opencontainers.image.base.digest"] != orig.Digest {
-		t.Errorf("base digest label = %q, want %s", pc.Labels["org.opencontainers.image.base.digest"], orig.Digest)
-	}
-	if pc.Labels["org.opencontainers.image.base.name"] == "" {
-		t.Error("base name label missing")
+	for _, k := range []string{"org.opencontainers.image.base.name", "org.opencontainers.image.base.digest"} {
+		if pc.Labels[k] != oc.Labels[k] {
+			t.Errorf("darn set the base-image label %s: %q -> %q", k, oc.Labels[k], pc.Labels[k])
+		}
 	}
 	if got, want := len(p.History), len(o.History)+1; got != want {
 		t.Fatalf("history has %d entries, want %d", got, want)
@@ -166,4 +167,26 @@ func names(cands []testreport.Candidate) string {
 func jsonString(v any) string {
 	dt, _ := json.Marshal(v)
 	return string(dt)
+}
+
+// assertLineage checks darn's lineage labels: the original image by
+// digest and layer count, and every candidate among the fixes.
+func assertLineage(t *testing.T, orig, patched registryImage, cands []testreport.Candidate) {
+	t.Helper()
+	l, ok, err := patch.ReadLineage(patched.Config)
+	if err != nil || !ok {
+		t.Fatalf("no lineage in %s: %v %v", patched.Ref, ok, err)
+	}
+	if l.OriginalDigest.String() != orig.Digest || l.OriginalLayers != len(orig.Manifest.Layers) || l.Version == "" {
+		t.Errorf("lineage = %+v, want original %s with %d layers", l, orig.Digest, len(orig.Manifest.Layers))
+	}
+	fixed := map[string]bool{}
+	for _, f := range l.Fixed {
+		fixed[f.Package] = len(f.Vulnerabilities) > 0
+	}
+	for _, c := range cands {
+		if !fixed[c.Name] {
+			t.Errorf("lineage does not list the fix of %s: %+v", c.Name, l.Fixed)
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/darn-dev/darn/integration/testreport"
 )
@@ -28,10 +29,15 @@ import (
 var hostileAptGet []byte
 
 // pushDerived pushes st as ref, with the config of the image from (its
-// history gains the new layers' entries from the exporter).
-func pushDerived(t *testing.T, b bed, from, ref string, st llb.State) {
+// history gains the new layers' entries from the exporter), changed by
+// edit when given.
+func pushDerived(t *testing.T, b bed, from, ref string, st llb.State, edit ...func(*dockerspec.DockerOCIImage)) {
 	t.Helper()
-	cfg, err := json.Marshal(fetchImage(t, from).Config)
+	img := fetchImage(t, from).Config
+	for _, e := range edit {
+		e(&img)
+	}
+	cfg, err := json.Marshal(img)
 	if err != nil {
 		t.Fatal(err)
 	}

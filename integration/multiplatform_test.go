@@ -120,8 +120,8 @@ func TestMultiPlatformPatchesEveryPlatform(t *testing.T) {
 				t.Errorf("index platform %+v, want the source's", byPlatform[p].Platform)
 			}
 			assertOneLayerAdded(t, orig, patched)
-			orig.Digest = patched.Config.Config.Labels["org.opencontainers.image.base.digest"]
 			assertConfigPreserved(t, orig, patched)
+			assertLineage(t, m.asIndex(orig), patched, installedCands(t, orig, m.cands))
 			assertLayerClean(t, patched)
 			assertPackages(t, orig, patched, installedCands(t, orig, m.cands))
 			assertVEXAttestation(t, repo, idx, byPlatform[p].Digest)
@@ -330,4 +330,52 @@ func (l ociLayout) unmarshal(t *testing.T, d digest.Digest, v any) {
 	if err := json.Unmarshal(dt, v); err != nil {
 		t.Fatalf("blob %s: %v", d, err)
 	}
+}
+
+// Each platform of an index carries its own lineage: re-patching the
+// index's amd64 image starts again from the source index's amd64 image,
+// and the kept arm64 image stays the source's.
+func TestMultiPlatformRepatch(t *testing.T) {
+	m := newMultiBed(t)
+	half := halfBySource(m.cands)
+	if len(half) == len(m.cands) {
+		t.Skip("need pending fixes from two source packages")
+	}
+	report := func(cands []testreport.Candidate) string {
+		dt, err := testreport.TrivyJSONForArch(m.image, "amd64", m.rel, cands)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(t.TempDir(), "amd64.json")
+		if err := os.WriteFile(f, dt, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	repo := m.repo("multi-repatch")
+	runPlugin(t, m.bed, 0, "patch", "image", m.image, "--platform", "linux/amd64", "--report", report(half),
+		"--tag", repo+":first", "--push", "--progress", "quiet")
+	out := runPlugin(t, m.bed, 0, "patch", "image", repo+":first", "--platform", "linux/amd64", "--report", report(m.cands),
+		"--tag", repo+":second", "--push", "--progress", "plain")
+	if !strings.Contains(out, "patched again from the original") {
+		t.Errorf("the plugin does not say the patch started from the original:\n%s", out)
+	}
+	byPlatform, _ := imageManifests(fetchIndex(t, repo+":second"))
+	src, _ := imageManifests(fetchIndex(t, m.image))
+	if byPlatform["linux/arm64"].Digest != src["linux/arm64"].Digest {
+		t.Errorf("linux/arm64 was to be kept by digest: %s, want %s", byPlatform["linux/arm64"].Digest, src["linux/arm64"].Digest)
+	}
+	orig := m.original(t, "linux/amd64")
+	patched := fetchImage(t, repo+"@"+byPlatform["linux/amd64"].Digest.String())
+	assertOneLayerAdded(t, orig, patched)
+	assertLineage(t, m.asIndex(orig), patched, installedCands(t, orig, m.cands))
+	assertPackages(t, orig, patched, installedCands(t, orig, m.cands))
+}
+
+// asIndex is a platform's image as the lineage names it: by the digest
+// the image's name resolved to, the index's (the platform picks the
+// manifest in it).
+func (m multiBed) asIndex(img registryImage) registryImage {
+	img.Digest = m.digest
+	return img
 }

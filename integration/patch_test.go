@@ -54,6 +54,7 @@ func TestPatchDebianFromTrivyReport(t *testing.T) {
 			patched := fetchImage(t, tag)
 			assertOneLayerAdded(t, orig, patched)
 			assertConfigPreserved(t, orig, patched)
+			assertLineage(t, orig, patched, cands)
 			assertLayerClean(t, patched)
 			assertPackages(t, orig, patched, cands)
 			assertRuns(t, c, tag, cands)
