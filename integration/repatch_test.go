@@ -7,10 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/darn-dev/darn/integration/testreport"
-	"github.com/darn-dev/darn/patch"
 	"github.com/moby/buildkit/client/llb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
+	"github.com/darn-dev/darn/integration/testreport"
+	"github.com/darn-dev/darn/patch"
 )
 
 // A patched image patched again becomes its original's layers and ONE
