@@ -59,12 +59,31 @@ type Patcher interface {
 	ParseUpgradable(dt []byte) (map[string]string, error)
 }
 
+// Pinner is a Patcher whose package managers cannot themselves install
+// the lowest version at or above a fix (they take the newest, or an exact
+// version): the patch core runs its Available step, which lists what the
+// repositories offer for the plan's packages, and Pin chooses the exact
+// version of each upgrade (plan.Item.Version) from that answer.
+type Pinner interface {
+	Available(u Upgrade) (Step, error)
+	// Pin returns the plan with each upgrade's Version set. An upgrade the
+	// repositories offer no version for is an error naming every such
+	// package, or, with skipMissing, becomes plan.ActionUnavailable.
+	Pin(p plan.Plan, answer []byte, skipMissing bool) (plan.Plan, error)
+}
+
 // Installed is what an image's package database says.
 type Installed struct {
 	Packages []plan.Package
 	// PackageManager is false for images that cannot patch themselves
 	// (no package manager or no shell): a tooling image patches them.
 	PackageManager bool
+	// Manager names the package manager found, for families with several
+	// (rpm: dnf, yum, microdnf, tdnf, zypper); empty otherwise.
+	Manager string
+	// Database names the kind of package database read, for families with
+	// several (rpm: "rpmdb", or "manifest" for a container manifest).
+	Database string
 }
 
 // Upgrade is what a family's steps are asked to do.
@@ -76,6 +95,11 @@ type Upgrade struct {
 	// Tooling says the step runs in the tooling image, the image's root
 	// mounted at TargetDir.
 	Tooling bool
+	// Release is the image's release, and Manager and Database what its
+	// inspection found (Installed.Manager, Installed.Database).
+	Release  Release
+	Manager  string
+	Database string
 	// Mirrors replace repository URLs while patching only.
 	Mirrors []Mirror
 	// FetchTimeout bounds each request of the package manager; zero is

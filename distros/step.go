@@ -35,6 +35,10 @@ type Step struct {
 	// InTooling runs the step in the tooling image, the image's root at
 	// TargetDir; otherwise it runs in the image itself.
 	InTooling bool
+	// CachePerTarget keeps a tooling step's caches per image patched too,
+	// not only per tooling image: for steps that fetch what the image's
+	// own configuration (its repositories) names.
+	CachePerTarget bool
 	// Output, when set, is a directory mounted empty whose content is the
 	// step's result: a probe's answer, the file Answer in it. The image
 	// itself is not changed.

@@ -65,8 +65,31 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 		if err := p.fromOriginal(ctx, &pp); err != nil {
 			return planned{}, err
 		}
+		if err := p.pin(ctx, &pp); err != nil {
+			return planned{}, fmt.Errorf("planning %s: %w", img.Ref, err)
+		}
 	}
 	return pp, nil
+}
+
+// pin lets a family whose package managers cannot choose versions
+// themselves choose each upgrade's exact version, from what the
+// repositories offer (a step that lists them).
+func (p *patcher) pin(ctx context.Context, pp *planned) error {
+	st, answer, ok, err := pp.in.Available(pp.summary.Plan, pp.env)
+	if !ok || err != nil {
+		return err
+	}
+	ref, err := solveState(ctx, p.c, st)
+	if err != nil {
+		return fmt.Errorf("listing available versions: %w", explainStep(err))
+	}
+	dt, err := readFile(ctx, ref, answer, MaxReportSize)
+	if err != nil {
+		return fmt.Errorf("listing available versions: %w", err)
+	}
+	pp.summary.Plan, err = pp.in.Pin(pp.summary.Plan, dt, pp.env)
+	return err
 }
 
 // fromOriginal makes a patch of an image darn patched before start again

@@ -52,11 +52,15 @@ func Run(s distros.Step, r Runner) llb.State {
 		runner = r.Tooling
 	}
 	run := runner.User("root").Dir("/").Run(r.options(s)...)
+	var target llb.State
+	if s.InTooling {
+		target = run.AddMount(distros.TargetDir, r.Target)
+	}
 	switch {
 	case s.Output != "":
 		return run.AddMount(s.Output, llb.Scratch())
 	case s.InTooling:
-		return run.AddMount(distros.TargetDir, r.Target)
+		return target
 	}
 	return run.Root()
 }
@@ -112,9 +116,12 @@ func (r Runner) policy() []llb.RunOption {
 // programs run the step (by digest) has caches of its own: what an image
 // writes there is only ever read by patches of that same image.
 func (r Runner) CacheID(s distros.Step, c distros.Cache) string {
-	ref := r.TargetRef
-	if s.InTooling {
-		ref = r.ToolingRef
+	key := ImageKey(r.TargetRef)
+	switch {
+	case s.InTooling && s.CachePerTarget:
+		key = ImageKey(r.ToolingRef) + "-" + key
+	case s.InTooling:
+		key = ImageKey(r.ToolingRef)
 	}
-	return "darn-" + r.Family + "-" + platforms.FormatAll(platforms.Normalize(r.Platform)) + "-" + ImageKey(ref) + "-" + c.Name
+	return "darn-" + r.Family + "-" + platforms.FormatAll(platforms.Normalize(r.Platform)) + "-" + key + "-" + c.Name
 }

@@ -119,3 +119,18 @@ func TestNoInputMountedTwice(t *testing.T) {
 		}
 	}
 }
+
+// A tooling step that fetches what the image's own repositories name keeps
+// its caches per image too: the image's configuration decides what lands
+// there.
+func TestCacheIDPerTarget(t *testing.T) {
+	lists := distros.Cache{Path: "/var/cache/dnf", Name: "dnf"}
+	s := distros.Step{InTooling: true, CachePerTarget: true}
+	a, b := runnerFor(amd64, imageA, tool), runnerFor(amd64, imageB, tool)
+	if a.CacheID(s, lists) == b.CacheID(s, lists) {
+		t.Error("two targets share a per-target tooling cache")
+	}
+	if a.CacheID(s, lists) == a.CacheID(distros.Step{InTooling: true}, lists) {
+		t.Error("a per-target tooling cache is the tooling image's shared one")
+	}
+}

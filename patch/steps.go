@@ -69,8 +69,11 @@ func (e Env) epoch() time.Time {
 }
 
 // upgrade is the family's request for this platform.
-func (e Env) upgrade() distros.Upgrade {
+func (in Inspection) upgrade(e Env) distros.Upgrade {
 	return distros.Upgrade{
+		Release:      in.Release,
+		Manager:      in.Installed.Manager,
+		Database:     in.Installed.Database,
 		Tooling:      e.Tooling != nil,
 		Mirrors:      e.Options.Mirrors,
 		FetchTimeout: e.Options.FetchTimeout,
@@ -96,7 +99,7 @@ func (in Inspection) runner(e Env) darnllb.Runner {
 // upgrades applied in one step, so that exporting it adds exactly one
 // layer.
 func (in Inspection) Upgrade(p plan.Plan, e Env) (llb.State, error) {
-	u := e.upgrade()
+	u := in.upgrade(e)
 	u.Plan = p
 	s, err := in.Family.Upgrade(u)
 	if err != nil {
@@ -108,11 +111,40 @@ func (in Inspection) Upgrade(p plan.Plan, e Env) (llb.State, error) {
 // Upgradable returns the LLB of the update-all probe and the file in it
 // that holds the answer for PlanUpgradable.
 func (in Inspection) Upgradable(e Env) (llb.State, string, error) {
-	u := e.upgrade()
+	u := in.upgrade(e)
 	u.Installed = in.Installed.Packages
 	s, err := in.Family.Upgradable(u)
 	if err != nil {
 		return llb.State{}, "", err
 	}
 	return darnllb.Run(s, in.runner(e)), "/" + s.Answer, nil
+}
+
+// Available returns, for a family whose package managers cannot choose
+// the lowest version at or above a fix themselves (distros.Pinner), the
+// LLB of the step that lists what the repositories offer for the plan's
+// upgrades and the file in it that holds the answer for Pin; ok is false
+// for the other families, whose upgrade step chooses.
+func (in Inspection) Available(p plan.Plan, e Env) (st llb.State, answer string, ok bool, err error) {
+	pinner, ok := in.Family.(distros.Pinner)
+	if !ok {
+		return llb.State{}, "", false, nil
+	}
+	u := in.upgrade(e)
+	u.Plan = p
+	s, err := pinner.Available(u)
+	if err != nil {
+		return llb.State{}, "", true, err
+	}
+	return darnllb.Run(s, in.runner(e)), "/" + s.Answer, true, nil
+}
+
+// Pin chooses each upgrade's exact version from the Available step's
+// answer (see distros.Pinner).
+func (in Inspection) Pin(p plan.Plan, answer []byte, e Env) (plan.Plan, error) {
+	pinner, ok := in.Family.(distros.Pinner)
+	if !ok {
+		return p, nil
+	}
+	return pinner.Pin(p, answer, e.Options.IgnoreErrors)
 }

@@ -28,6 +28,9 @@ const (
 	ActionNotInstalled Action = "not-installed"
 	// ActionNoFix means no vulnerability of the package has a fix yet.
 	ActionNoFix Action = "no-fix"
+	// ActionUnavailable means the image's repositories offer no version at
+	// or above the fix (kept with ignore-errors).
+	ActionUnavailable Action = "unavailable"
 )
 
 // Item is the plan for one binary package.
@@ -40,6 +43,10 @@ type Item struct {
 	// family's own ordering: the minimum version to install.
 	Fixed  string `json:"fixed,omitempty"`
 	Action Action `json:"action"`
+	// Version is the exact version to install, when the family chose it
+	// before the upgrade (the lowest the repositories offer at or above
+	// Fixed); empty when the upgrade step chooses it.
+	Version string `json:"version,omitempty"`
 	// Fixes are the vulnerability ids the upgrade resolves.
 	Fixes []string `json:"fixes,omitempty"`
 	// Unfixed are the vulnerability ids with no fix available.

@@ -6,9 +6,10 @@ package all
 import (
 	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/distros/deb"
+	"github.com/darn-dev/darn/distros/rpm"
 )
 
 // Families returns every family, in the order their detection is tried.
 func Families() distros.Registry {
-	return distros.Registry{deb.Family{}}
+	return distros.Registry{deb.Family{}, rpm.Family{}}
 }

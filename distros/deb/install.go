@@ -13,15 +13,18 @@ import (
 )
 
 // The apt scripts: common.sh holds the functions all use and is
-// prepended to each, so every step runs one self-contained script;
-// root.sh, for the tooling step, writes into an untrusted root safely.
+// prepended to each (after distros' shared functions), so every step runs one
+// self-contained script; distros' root.sh, for the tooling step, writes
+// into an untrusted root safely.
 var (
+	// commonScript holds the apt functions and the shared settle_times.
+	commonScript = distros.SharedScript + aptScript
+	rootScript   = distros.RootScript
+
 	//go:embed common.sh
-	commonScript string
+	aptScript string
 	//go:embed install.sh
 	installScript string
-	//go:embed root.sh
-	rootScript string
 	//go:embed unpack.sh
 	unpackScript string
 	//go:embed upgradable.sh
