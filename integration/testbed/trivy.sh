@@ -8,8 +8,8 @@
 #   - DARN_TRIVY and DARN_TRIVY_CACHE in .testbed/env (other keys kept).
 # Run it after up.sh, or source it from up.sh and call ensure_trivy after
 # write_env. It is idempotent: binaries are rebuilt when tools/trivy/go.{mod,sum}
-# or darn-trivydb's sources are newer, the DB when the advisories or the
-# builder are.
+# or darn-trivydb's sources are newer, the DB when an advisories file, the
+# advisories directory (a file added or removed) or the builder is.
 #
 # Trivy must never reach the internet; run it as the tests do:
 #   $DARN_TRIVY image --cache-dir $DARN_TRIVY_CACHE --skip-db-update \
@@ -26,7 +26,7 @@ TRIVY_MODULE="$ROOT/tools/trivy"
 TRIVY_BIN="$ROOT/bin/trivy"
 TRIVYDB_BIN="$ROOT/bin/darn-trivydb"
 TRIVY_CACHE="$STATE/trivy"
-TRIVY_ADVISORIES="$ROOT/integration/testdata/advisories/debian-12-bookworm-security.json"
+TRIVY_ADVISORIES_DIR="$ROOT/integration/testdata/advisories"
 
 # trivy_stale BIN succeeds when BIN is missing or older than the tool
 # module's go.mod/go.sum or than darn-trivydb's own sources.
@@ -66,16 +66,38 @@ ensure_trivy_binaries() {
 	log "trivy: built ${names[*]} in $(elapsed "$t0") (bin/trivy --version: $out)"
 }
 
-# ensure_trivy_db builds the DB into TRIVY_CACHE/db when it is missing or
-# older than the advisories or the builder.
+# trivy_advisories sets the array TRIVY_ADVISORIES to every advisories file.
+trivy_advisories() {
+	local f
+	TRIVY_ADVISORIES=()
+	for f in "$TRIVY_ADVISORIES_DIR"/*.json; do
+		[[ -f $f ]] && TRIVY_ADVISORIES+=("$f")
+	done
+	((${#TRIVY_ADVISORIES[@]})) || die "trivy: no advisories files in $TRIVY_ADVISORIES_DIR"
+}
+
+# trivy_db_current succeeds when DB (and its metadata) is newer than the
+# builder, the advisories directory and every advisories file.
+trivy_db_current() {
+	local db=$1 f
+	[[ -s $db && -s ${db%/*}/metadata.json && $db -nt $TRIVYDB_BIN && $db -nt $TRIVY_ADVISORIES_DIR ]] || return 1
+	for f in "${TRIVY_ADVISORIES[@]}"; do
+		[[ $db -nt $f ]] || return 1
+	done
+}
+
+# ensure_trivy_db builds the DB into TRIVY_CACHE/db from every advisories
+# file when it is missing or stale.
 ensure_trivy_db() {
-	local db="$TRIVY_CACHE/db/trivy.db" t0 out
-	if [[ -s $db && -s $TRIVY_CACHE/db/metadata.json && $db -nt $TRIVY_ADVISORIES && $db -nt $TRIVYDB_BIN ]]; then
-		return 0
-	fi
+	local db="$TRIVY_CACHE/db/trivy.db" t0 out f args=()
+	trivy_advisories
+	trivy_db_current "$db" && return 0
+	for f in "${TRIVY_ADVISORIES[@]}"; do
+		args+=(-advisories "$f")
+	done
 	t0=$(now_ms)
 	mkdir -p "$TRIVY_CACHE"
-	out=$("$TRIVYDB_BIN" -advisories "$TRIVY_ADVISORIES" -cache-dir "$TRIVY_CACHE" 2>&1) || die "trivy: building the DB failed: $out"
+	out=$("$TRIVYDB_BIN" "${args[@]}" -cache-dir "$TRIVY_CACHE" 2>&1) || die "trivy: building the DB failed: $out"
 	log "trivy: ${out#darn-trivydb: } in $(elapsed "$t0")"
 }
 

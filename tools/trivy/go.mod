@@ -4,6 +4,8 @@
 // so that Trivy's dependency graph and buildkit's never move each other.
 // Trivy v0.74.0's go.mod has no replace or exclude directives to copy. Trivy
 // builds only with GOEXPERIMENT=jsonv2 (integration/testbed/trivy.sh).
+// advisorydb's tests run Trivy's own OS package detectors over the DB they
+// build, so trivy is also a direct requirement.
 module github.com/darn-dev/darn/tools/trivy
 
 go 1.26.8
@@ -11,8 +13,10 @@ go 1.26.8
 tool github.com/aquasecurity/trivy/cmd/trivy
 
 require (
+	github.com/aquasecurity/trivy v0.74.0
 	github.com/aquasecurity/trivy-db v0.0.0-20260813095258-0e0340a01b57
 	github.com/knqyf263/go-deb-version v0.0.0-20241115132648-6f4aee6ccd23
+	github.com/knqyf263/go-rpm-version v0.0.0-20260811110310-1815e1f1b790
 	go.etcd.io/bbolt v1.5.0
 	k8s.io/utils v0.0.0-20260319190234-28399d86e0b5
 )
@@ -67,7 +71,6 @@ require (
 	github.com/aquasecurity/jfather v0.0.8 // indirect
 	github.com/aquasecurity/table v1.11.0 // indirect
 	github.com/aquasecurity/tml v0.6.1 // indirect
-	github.com/aquasecurity/trivy v0.74.0 // indirect
 	github.com/aquasecurity/trivy-checks v1.12.2-0.20251219190323-79d27547baf5 // indirect
 	github.com/aquasecurity/trivy-java-db v0.0.0-20240109071736-184bd7481d48 // indirect
 	github.com/aquasecurity/trivy-kubernetes v0.9.1 // indirect
@@ -217,7 +220,6 @@ require (
 	github.com/klauspost/compress v1.19.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
 	github.com/knqyf263/go-apk-version v0.0.0-20200609155635-041fdbb8563f // indirect
-	github.com/knqyf263/go-rpm-version v0.0.0-20260811110310-1815e1f1b790 // indirect
 	github.com/knqyf263/go-rpmdb v0.1.1 // indirect
 	github.com/knqyf263/nested v0.0.1 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aquasecurity/trivy-db/pkg/db"
@@ -12,7 +13,8 @@ import (
 	dbtypes "github.com/aquasecurity/trivy-db/pkg/types"
 	"github.com/aquasecurity/trivy-db/pkg/vulndb"
 	"github.com/aquasecurity/trivy-db/pkg/vulnsrc"
-	"github.com/aquasecurity/trivy-db/pkg/vulnsrc/bucket"
+	"github.com/aquasecurity/trivy-db/pkg/vulnsrc/rocky"
+	susecvrf "github.com/aquasecurity/trivy-db/pkg/vulnsrc/suse-cvrf"
 	"github.com/aquasecurity/trivy-db/pkg/vulnsrc/vulnerability"
 	bolt "go.etcd.io/bbolt"
 	"k8s.io/utils/clock"
@@ -20,14 +22,6 @@ import (
 
 // SourceName names the vulnsrc that feeds the advisories to trivy-db.
 const SourceName dbtypes.SourceID = "darn-advisories"
-
-// dataSource is what Trivy reports as an advisory's DataSource. Its ID is
-// Debian's, so that Trivy takes the advisories' severity as Debian's own
-// (SeveritySource "debian"), as it does with the published database.
-var dataSource = dbtypes.DataSource{
-	ID:   vulnerability.Debian,
-	Name: "darn test advisories (Debian security uploads)",
-}
 
 // Options says when the database was made and how long Trivy may use it.
 type Options struct {
@@ -113,18 +107,21 @@ func (s source) Update(string) error {
 	return s.dbc.BatchUpdate(func(tx *bolt.Tx) error {
 		for _, a := range s.advs {
 			if err := s.put(tx, a); err != nil {
-				return fmt.Errorf("putting %s %s: %w", a.SourcePackage, a.VulnerabilityID, err)
+				return fmt.Errorf("putting %s %s %s: %w", a.Distro, a.name(), a.VulnerabilityID, err)
 			}
 		}
 		return nil
 	})
 }
 
-// put stores one advisory as trivy-db's Debian vulnsrc does (defaultPut),
-// with the severity both on the advisory (Trivy's Debian detector reports
-// it as the package's severity) and in the vulnerability details.
+// put stores one advisory as its distro's trivy-db vulnsrc does, and the
+// data source of its platform bucket.
 func (s source) put(tx *bolt.Tx, a Advisory) error {
-	plat, err := platform(a.Distro, a.Release)
+	d, err := lookupDistro(a.Distro)
+	if err != nil {
+		return err
+	}
+	plat, err := d.platform(a.Release)
 	if err != nil {
 		return err
 	}
@@ -132,28 +129,82 @@ func (s source) put(tx *bolt.Tx, a Advisory) error {
 	if err != nil {
 		return err
 	}
-	adv := dbtypes.Advisory{FixedVersion: a.FixedVersion, Severity: sev}
-	// A pointer, so that Advisory.MarshalJSON stores Status as trivy-db does.
-	if err := s.dbc.PutAdvisoryDetail(tx, a.VulnerabilityID, a.SourcePackage, []string{plat}, &adv); err != nil {
-		return err
-	}
 	detail := dbtypes.VulnerabilityDetail{ID: a.VulnerabilityID, Severity: sev, Title: a.Title, Description: a.Description}
-	if err := s.dbc.PutVulnerabilityDetail(tx, a.VulnerabilityID, dataSource.ID, detail); err != nil {
+	if err := d.put(s.dbc, tx, plat, a, detail); err != nil {
 		return err
 	}
-	if err := s.dbc.PutVulnerabilityID(tx, a.VulnerabilityID); err != nil {
-		return err
-	}
-	return s.dbc.PutDataSource(tx, plat, dataSource)
+	return s.dbc.PutDataSource(tx, plat, d.source)
 }
 
-// platform returns the bucket Trivy reads a release's advisories from.
-func platform(distro, release string) (string, error) {
-	if distro != "debian" {
-		return "", fmt.Errorf("distro %q is not supported (only debian)", distro)
+// putFunc stores an advisory's package entry in the platform bucket plat,
+// its vulnerability detail under the distro's source ID and its ID.
+type putFunc func(dbc db.Operation, tx *bolt.Tx, plat string, a Advisory, detail dbtypes.VulnerabilityDetail) error
+
+// putDebian stores as trivy-db's Debian vulnsrc does (defaultPut), with the
+// severity also on the advisory: Trivy's Debian detector reports it as the
+// package's severity.
+func putDebian(dbc db.Operation, tx *bolt.Tx, plat string, a Advisory, detail dbtypes.VulnerabilityDetail) error {
+	adv := dbtypes.Advisory{FixedVersion: a.FixedVersion, Severity: detail.Severity}
+	// A pointer, so that Advisory.MarshalJSON stores Status as trivy-db does.
+	if err := dbc.PutAdvisoryDetail(tx, a.VulnerabilityID, a.name(), []string{plat}, &adv); err != nil {
+		return err
 	}
-	if !majorRelease.MatchString(release) {
-		return "", fmt.Errorf("release %q is not a Debian major version such as 12", release)
+	return putDetail(dbc, tx, vulnerability.Debian, a, detail)
+}
+
+// putAzure stores as trivy-db's Azure Linux vulnsrc does (commit, whose
+// entries are unexported): a bare advisory keyed by source package.
+func putAzure(dbc db.Operation, tx *bolt.Tx, plat string, a Advisory, detail dbtypes.VulnerabilityDetail) error {
+	adv := dbtypes.Advisory{FixedVersion: a.FixedVersion}
+	if err := dbc.PutAdvisoryDetail(tx, a.VulnerabilityID, a.name(), []string{plat}, adv); err != nil {
+		return err
 	}
-	return bucket.NewDebian(release).Name(), nil
+	return putDetail(dbc, tx, vulnerability.AzureLinux, a, detail)
+}
+
+// putDetail stores the vulnerability detail under source and the ID.
+func putDetail(dbc db.Operation, tx *bolt.Tx, src dbtypes.SourceID, a Advisory, detail dbtypes.VulnerabilityDetail) error {
+	if err := dbc.PutVulnerabilityDetail(tx, a.VulnerabilityID, src, detail); err != nil {
+		return err
+	}
+	return dbc.PutVulnerabilityID(tx, a.VulnerabilityID)
+}
+
+// putRocky stores through trivy-db's Rocky Put, which writes the detail
+// under "rocky", the ID and the package's types.Advisories.
+func putRocky(dbc db.Operation, tx *bolt.Tx, plat string, a Advisory, detail dbtypes.VulnerabilityDetail) error {
+	return (&rocky.Rocky{Operation: dbc}).Put(tx, rocky.PutInput{
+		PlatformName: plat,
+		CveID:        a.VulnerabilityID,
+		Vuln:         detail,
+		Advisories:   map[string]dbtypes.Advisories{a.name(): rockyAdvisories(a)},
+	})
+}
+
+// rockyAdvisories is an advisory as the Rocky vulnsrc shapes it. Without
+// arches it has no Entries, which the Rocky Get returns for every arch.
+// With them, the top-level FixedVersion is what Trivy before Entries read;
+// v0.74.0 reads only the Entries then.
+func rockyAdvisories(a Advisory) dbtypes.Advisories {
+	advs := dbtypes.Advisories{FixedVersion: a.FixedVersion}
+	if len(a.Arches) > 0 {
+		// Put sorts the arches in place: a copy keeps a's.
+		advs.Entries = []dbtypes.Advisory{{FixedVersion: a.FixedVersion, Arches: slices.Clone(a.Arches)}}
+	}
+	return advs
+}
+
+// putSUSE stores through trivy-db's SUSE CVRF Put, the advisory ID being
+// the CVRF tracking ID.
+func putSUSE(dbc db.Operation, tx *bolt.Tx, plat string, a Advisory, detail dbtypes.VulnerabilityDetail) error {
+	var cvrf susecvrf.SuseCvrf
+	cvrf.Tracking.ID = a.VulnerabilityID
+	return (&susecvrf.Suse{Operation: dbc}).Put(tx, susecvrf.PutInput{
+		Cvrf: cvrf,
+		Vuln: detail,
+		AffectedPkgs: []susecvrf.AffectedPackage{{
+			OSVer:   plat,
+			Package: susecvrf.Package{Name: a.name(), FixedVersion: a.FixedVersion},
+		}},
+	})
 }
