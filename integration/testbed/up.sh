@@ -23,7 +23,11 @@
 #     OCI index with linux/amd64 and linux/arm64 images of the test image
 #     built in one build, each from its architecture's debootstrap rootfs (the
 #     arm64 one debootstrapped in two stages, the second under qemu; see
-#     multiarch.sh).
+#     multiarch.sh),
+#   - an RPM world (see rpm.sh): signed test packages in a signed yum/dnf/
+#     zypper repository (and a tampered copy) served below the mirror at
+#     /rpm/, and darn-test/rpm:{dnf,rpmdb,manifest,zypper,tooling} with rpm
+#     databases (or Azure Linux's rpm manifests) of those packages.
 # It is idempotent: a rerun reuses live daemons and images already pushed.
 #
 # Per-clone state lives in $ROOT/.testbed; caches that a fresh clone on the
@@ -35,7 +39,8 @@
 # DARN_DEBIAN_SECURITY_MIRROR (default: read from /etc/apt/sources.list.d),
 # DARN_BUILDX_BUILDER (darn-testbed), DARN_TESTBED_DOCKERD (1; 0 = no
 # docker.io and no dockerd), DARN_TESTBED_MULTIARCH (1; 0 = no qemu, no
-# arm64 rootfs and no multi-platform image), DOCKER_CONFIG (where the buildx
+# arm64 rootfs and no multi-platform image), DARN_TESTBED_RPM (1; 0 = no
+# RPM packages, repository or images), DOCKER_CONFIG (where the buildx
 # plugin and builder go; default ~/.docker).
 set -euo pipefail
 
@@ -45,6 +50,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$TESTBED_DIR/mirror.sh"
 # shellcheck source=multiarch.sh
 source "$TESTBED_DIR/multiarch.sh"
+# shellcheck source=rpm.sh
+source "$TESTBED_DIR/rpm.sh"
 
 APT_PACKAGES=(
 	runc debootstrap debian-archive-keyring docker-registry skopeo jq
@@ -57,6 +64,9 @@ APT_PACKAGES=(
 [[ $DOCKERD_ENABLED == 0 ]] || APT_PACKAGES+=(docker.io)
 # qemu-user-static's static emulators and update-binfmts (multiarch.sh).
 [[ $MULTIARCH_ENABLED == 0 ]] || APT_PACKAGES+=(qemu-user-static binfmt-support)
+# rpmbuild, rpmsign, createrepo_c and gpg for the RPM world (rpm.sh); dnf
+# and zypper run only inside its images.
+[[ $RPM_ENABLED == 0 ]] || APT_PACKAGES+=(rpm createrepo-c gpg gpg-agent)
 TEST_REPO=darn-test/debian
 TEST_TAG=$SUITE
 DEMO_TAG=$SUITE-plain
@@ -918,6 +928,27 @@ write_env() {
 		"DARN_MULTI_IMAGE_DIGEST=$MULTI_DIGEST"
 		"DARN_MULTI_PLATFORMS=$MULTI_PLATFORMS"
 	)
+	# The RPM world (rpm.sh): repository URLs, the key, the images, and the
+	# installed and fixed versions (name=[epoch:]version-release,...).
+	[[ $RPM_ENABLED == 0 ]] || vars+=(
+		"DARN_RPM_REPO_URL=$RPM_REPO_URL"
+		"DARN_RPM_TAMPERED_REPO_URL=${RPM_REPO_URL%/darn}/darn-tampered"
+		"DARN_RPM_KEY=$RPM_KEY"
+		"DARN_RPM_KEY_FINGERPRINT=$RPM_KEY_FPR"
+		"DARN_RPM_DNF_IMAGE=$(rpm_image_ref dnf)"
+		"DARN_RPM_DNF_IMAGE_DIGEST=${RPM_IMAGE_DIGEST[dnf]}"
+		"DARN_RPM_RPMDB_IMAGE=$(rpm_image_ref rpmdb)"
+		"DARN_RPM_RPMDB_IMAGE_DIGEST=${RPM_IMAGE_DIGEST[rpmdb]}"
+		"DARN_RPM_MANIFEST_IMAGE=$(rpm_image_ref manifest)"
+		"DARN_RPM_MANIFEST_IMAGE_DIGEST=${RPM_IMAGE_DIGEST[manifest]}"
+		"DARN_RPM_ZYPPER_IMAGE=$(rpm_image_ref zypper)"
+		"DARN_RPM_ZYPPER_IMAGE_DIGEST=${RPM_IMAGE_DIGEST[zypper]}"
+		"DARN_RPM_TOOLING_IMAGE=$(rpm_image_ref tooling)"
+		"DARN_RPM_TOOLING_IMAGE_DIGEST=${RPM_IMAGE_DIGEST[tooling]}"
+		"DARN_RPM_PACKAGES=$RPM_TABLE"
+		"DARN_RPM_INSTALLED=$RPM_INSTALLED"
+		"DARN_RPM_FIXES=$RPM_FIXES"
+	)
 	: >"$tmp"
 	for kv in "${vars[@]}"; do
 		[[ $kv =~ ^[A-Z_]+=[^[:space:]\"\'\$\`\;\&\|]+$ ]] || die "cannot write '$kv' to the env file unquoted"
@@ -971,6 +1002,8 @@ main() {
 	[[ $DOCKERD_ENABLED == 0 ]] || check_dockerd
 	ensure_mirror_server
 	check_mirror
+	# After the mirror server: the RPM images name its port.
+	[[ $RPM_ENABLED == 0 ]] || ensure_rpm
 	write_env
 	rc=$(($(now_ms) - t0))
 	log "ready in $((rc / 1000)).$(printf '%03d' $((rc % 1000)) | cut -c1)s; source $STATE/env"
