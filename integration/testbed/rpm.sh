@@ -45,6 +45,13 @@ RPM_IMAGE_REPO=darn-test/rpm
 # Build order: tooling first, the dnf image is built on it.
 RPM_IMAGES=(tooling dnf rpmdb manifest zypper)
 declare -A RPM_IMAGE_DIGEST=()
+# The packages' Vendor. Trivy (v0.74) takes an rpm database's packages for
+# the distribution's own only when their Vendor starts with an OS vendor's
+# name ("Rocky", "openSUSE", "Red Hat"...); the others count as third-party
+# and are left out of vulnerability detection (Azure Linux's manifests carry
+# no such test). So the test packages claim to come from Rocky, and say who
+# really made them.
+RPM_VENDOR="Rocky (darn test)"
 # SOURCE_DATE_EPOCH of the packages (2026-01-01): their build times and file
 # times, so that a rebuild differs only in its signatures.
 RPM_SOURCE_DATE_EPOCH=1767225600
@@ -154,7 +161,7 @@ ensure_rpm_key() {
 # rpm_packages_key identifies what the packages are built from.
 rpm_packages_key() {
 	{
-		echo "rpm packages layout $RPM_LAYOUT $RPM_ARCH $RPM_KEY_FPR $RPM_SOURCE_DATE_EPOCH"
+		echo "rpm packages layout $RPM_LAYOUT $RPM_ARCH $RPM_KEY_FPR $RPM_SOURCE_DATE_EPOCH $RPM_VENDOR"
 		rpmbuild --version
 		cat "$RPM_IMAGE_DIR/darn-test.spec"
 		rpm_table
@@ -170,7 +177,7 @@ rpm_build_package() {
 	defs=(--define "_topdir $top" --define "_buildhost darn-testbed"
 		--define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1"
 		--define "_binary_payload w9.gzdio" --define "_build_id_links none"
-		--define "darn_name $name" --define "darn_version ${vr%-*}" --define "darn_release ${vr##*-}"
+		--define "darn_vendor $RPM_VENDOR" --define "darn_name $name" --define "darn_version ${vr%-*}" --define "darn_release ${vr##*-}"
 		--define "darn_noarch $([[ $arch == noarch ]] && echo 1 || echo 0)"
 		--define "darn_conf $([[ ,$flags, == *,conf,* ]] && echo 1 || echo 0)")
 	[[ $evr != *:* ]] || defs+=(--define "darn_epoch ${evr%%:*}")
@@ -219,7 +226,7 @@ rpm_verify_packages() {
 		[[ $out == *": digests signatures OK" ]] || die "rpm: ${f##*/} is not signed by the test key: $out"
 		[[ $arch == noarch ]] || arch=$RPM_ARCH
 		[[ $evr == *:* ]] || evr="0:$evr"
-		want="$name $evr $arch Vendor=darn test"
+		want="$name $evr $arch Vendor=$RPM_VENDOR"
 		got=$(rpm -qp --nosignature --qf '%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{ARCH} Vendor=%{VENDOR}' "$f")
 		[[ $got == "$want" ]] || die "rpm: ${f##*/} is '$got', expected '$want'"
 	done < <(rpm_table)
