@@ -102,9 +102,12 @@ golden: ## Regenerate golden files
 bench: ## Run the benchmarks
 	$(GO) test -short -run '^$$' -bench . -benchmem ./...
 
-# The apt scripts run as one file each: common.sh, then (for the tooling
-# step) root.sh, then the step's own. shellcheck reads them so too.
-DEB_SCRIPTS := distros/deb
+# Each step runs one self-contained script: distros/shared.sh, the family's
+# common.sh, then (for steps that write into another root) distros/root.sh,
+# then the step's own. shellcheck reads them as they run.
+STEP_COMMON := distros/shared.sh
+DEB := distros/deb
+RPM := distros/rpm
 
 .PHONY: lint
 lint: ## Run go vet, golangci-lint (tools/lint/go.mod), shellcheck on every script, and go mod tidy -diff
@@ -115,8 +118,10 @@ lint: ## Run go vet, golangci-lint (tools/lint/go.mod), shellcheck on every scri
 	cd tools/trivy && $(BIN)/golangci-lint run ./...
 	hack/apt-install.sh shellcheck
 	git ls-files '*.sh' integration/testdata/hostile/apt-get | xargs shellcheck -S warning
-	for s in install upgradable; do cat $(DEB_SCRIPTS)/common.sh $(DEB_SCRIPTS)/$$s.sh | shellcheck -s sh -S warning - || exit 1; done
-	cat $(DEB_SCRIPTS)/common.sh $(DEB_SCRIPTS)/root.sh $(DEB_SCRIPTS)/unpack.sh | shellcheck -s sh -S warning -
+	for s in install upgradable; do cat $(STEP_COMMON) $(DEB)/common.sh $(DEB)/$$s.sh | shellcheck -s sh -S warning - || exit 1; done
+	cat $(STEP_COMMON) $(DEB)/common.sh distros/root.sh $(DEB)/unpack.sh | shellcheck -s sh -S warning -
+	for s in install available; do cat $(STEP_COMMON) $(RPM)/common.sh $(RPM)/$$s.sh | shellcheck -s sh -S warning - || exit 1; done
+	for s in root-install root-available manifest-unpack; do cat $(STEP_COMMON) $(RPM)/common.sh distros/root.sh $(RPM)/$$s.sh | shellcheck -s sh -S warning - || exit 1; done
 	$(GO) mod tidy -diff
 	cd tools && $(GO) mod tidy -diff
 	cd tools/trivy && $(GO) mod tidy -diff

@@ -7,6 +7,20 @@ set -eu
 
 stamp=/tmp/darn-stamp
 manager=${DARN_MANAGER:?}
+# A tooling image brings whichever package manager its distribution has.
+if [ "$manager" = tooling ]; then
+	manager=
+	for m in dnf tdnf zypper; do
+		if command -v "$m" >/dev/null 2>&1; then
+			manager=$m
+			break
+		fi
+	done
+	[ -n "$manager" ] || {
+		echo "darn: the tooling image has none of dnf, tdnf or zypper" >&2
+		exit 2
+	}
+fi
 cache=${DARN_CACHE:?}
 fetch_timeout=${DARN_FETCH_TIMEOUT:-30}
 logs=/tmp/darn-log
@@ -24,6 +38,21 @@ setup() {
 	done
 }
 
+# host_path PATH: PATH in the tooling container, as a package manager
+# working on the root $DARN_PM_ROOT reads it. dnf, tdnf and zypper put their
+# cache, logs and state inside that root (where they would reach the
+# image's layer); PATH climbs out of it first, and means the same where a
+# manager does not prefix it.
+host_path() {
+	if [ -n "${DARN_PM_ROOT:-}" ]; then out_of "$DARN_PM_ROOT" "$1"; else printf '%s' "$1"; fi
+}
+
+# out_of ROOT PATH: PATH as seen from ROOT, by climbing out of it ("/.." for
+# each of its components), for tools that put every path under ROOT.
+out_of() {
+	printf '%s%s' "$(printf '%s' "$1" | sed 's|[^/][^/]*|..|g')" "$2"
+}
+
 # pm ARGS...: run the package manager with its state, cache and logs out of
 # the image: weak dependencies off, an unreachable repository an error
 # (never dnf's silent skip_if_unavailable), requests bounded in time.
@@ -33,15 +62,18 @@ pm() {
 	dnf | yum | microdnf)
 		"$manager" -y --setopt=install_weak_deps=False --setopt=skip_if_unavailable=False \
 			--setopt=timeout="$fetch_timeout" --setopt=retries=3 --setopt=keepcache=True \
-			--setopt=cachedir="$cache" --setopt=logdir="$logs" --setopt=persistdir=/tmp/darn-persist ${DARN_PM_ROOT:+"--installroot=$DARN_PM_ROOT"} \
-			${DARN_RELEASEVER:+"--releasever=$DARN_RELEASEVER"} ${DARN_REPOS:+"--setopt=reposdir=$DARN_REPOS"} "$@"
+			--setopt=cachedir="$(host_path "$cache")" --setopt=logdir="$(host_path "$logs")" \
+			--setopt=persistdir=/tmp/darn-persist ${DARN_PM_ROOT:+"--installroot=$DARN_PM_ROOT"} \
+			${DARN_RELEASEVER:+"--releasever=$DARN_RELEASEVER"} ${DARN_REPOS:+"--setopt=reposdir=$(host_path "$DARN_REPOS")"} "$@"
 		;;
 	tdnf)
-		tdnf -y --setopt=install_weak_deps=0 --setopt=cachedir="$cache" --setopt=keepcache=1 "$@"
+		tdnf -y --setopt=install_weak_deps=0 --setopt=cachedir="$(host_path "$cache")" --setopt=keepcache=1 \
+			${DARN_PM_ROOT:+"--installroot=$DARN_PM_ROOT"} ${DARN_RELEASEVER:+"--releasever=$DARN_RELEASEVER"} \
+			${DARN_REPOS:+"--setopt=reposdir=$(host_path "$DARN_REPOS")"} "$@"
 		;;
 	zypper)
-		ZYPP_LOGFILE=$logs/zypper.log ZYPP_LOCKFILE_ROOT=/tmp zypper --non-interactive --cache-dir "$cache" \
-			${DARN_REPOS:+--reposd-dir "$DARN_REPOS"} "$@"
+		ZYPP_LOGFILE=$logs/zypper.log ZYPP_LOCKFILE_ROOT=/tmp zypper --non-interactive --cache-dir "$(host_path "$cache")" \
+			${DARN_PM_ROOT:+--root "$DARN_PM_ROOT"} ${DARN_REPOS:+--reposd-dir "$(host_path "$DARN_REPOS")"} "$@"
 		;;
 	*)
 		echo "darn: unknown package manager $manager" >&2
@@ -70,14 +102,16 @@ list_available() {
 
 # keep_out ROOT BASE: put back what the package manager and rpm wrote for
 # themselves (history and state databases, logs, locks, .rpmnew copies of
-# configuration files the image changed): the image's copies, or nothing
-# where the image had none.
+# configuration files the image changed, and what a manager working on
+# another root still keeps in that root, as zypper its @System cache): the
+# image's copies, or nothing where the image had none.
 keep_out() {
 	for p in var/lib/dnf var/lib/yum var/lib/tdnf var/lib/zypp var/log/dnf.log var/log/dnf.librepo.log \
 		var/log/dnf.rpm.log var/log/hawkey.log var/log/yum.log var/log/tdnf.log var/log/zypper.log var/log/zypp \
 		etc/dnf/modules.d var/lib/rpm/.rpm.lock var/lib/rpm/.dbenv.lock var/lib/rpm/rpmdb.sqlite-shm \
 		var/lib/rpm/rpmdb.sqlite-wal usr/lib/sysimage/rpm/.rpm.lock usr/lib/sysimage/rpm/rpmdb.sqlite-shm \
-		usr/lib/sysimage/rpm/rpmdb.sqlite-wal run/zypp.pid; do
+		usr/lib/sysimage/rpm/rpmdb.sqlite-wal run/zypp.pid var/lib/YaST2/cookies var/log/YaST2 \
+		"${cache#/}" "${logs#/}" tmp/darn-persist; do
 		rm -rf "${1:?}/$p"
 		if [ -e "$2/$p" ] || [ -L "$2/$p" ]; then cp -a "$2/$p" "$1/$p"; fi
 	done
@@ -85,6 +119,13 @@ keep_out() {
 		[ ! -e "$f" ] || [ -e "$2/var/lib/rpm/${f##*/}" ] || rm -f "$f"
 	done
 	find "$1" -xdev -name '*.rpmnew' -cnewer "$stamp" -type f -delete 2>/dev/null || true
+	# Directories the package manager made for the above and left empty,
+	# innermost first (rmdir leaves every other one).
+	find "$1" -xdev -depth -mindepth 1 -type d -cnewer "$stamp" >/tmp/darn-dirs
+	while IFS= read -r d; do
+		b=$2/${d#"${1%/}"/}
+		[ -e "$b" ] || [ -L "$b" ] || rmdir "$d" 2>/dev/null || true
+	done </tmp/darn-dirs
 }
 
 # specs NAME=EVR...: the arguments as the package manager names an exact
@@ -112,6 +153,20 @@ use_repos() {
 			sed "s|file:///|file://${2:-}/|g" >"$DARN_REPOS/${f##*/}"
 	done
 	export DARN_REPOS
+}
+
+# image_repos ROOT: the directory of ROOT's repository definitions, resolved
+# inside ROOT: zypper's where the image has any (SUSE), else yum's and
+# dnf's. Both are the same ini format, which dnf, tdnf and zypper all read.
+image_repos() {
+	d=$(resolve_in_root "$1" etc/zypp/repos.d)
+	for f in "$1/$d"/*.repo; do
+		if [ -f "$f" ]; then
+			printf '%s/%s' "$1" "$d"
+			return 0
+		fi
+	done
+	printf '%s/%s' "$1" "$(resolve_in_root "$1" etc/yum.repos.d)"
 }
 
 # verify_signatures DIR: check every package in DIR against the keys the
@@ -144,16 +199,19 @@ verify_signatures() {
 record_manifest() {
 	m2=$2/$3/container-manifest-2
 	is_file "$m2" || die "refusing /$3/container-manifest-2: not a regular file in the image"
-	name=$(rpm -qp --qf '%{NAME}' "$1")
+	name=$(rpm --dbpath /tmp/keydb -qp --qf '%{NAME}' "$1")
 	old=$(DARN_NAME=$name awk -F '\t' '$1 == ENVIRON["DARN_NAME"] { print $1 "-" $2 "." $8; exit }' "$m2")
-	line=$(rpm -qp --qf '%{NAME}\t%{VERSION}-%{RELEASE}\t%{INSTALLTIME}\t%{BUILDTIME}\t%{VENDOR}\t%{EPOCH}\t%{SIZE}\t%{ARCH}\t%{EPOCHNUM}\t%{SOURCERPM}' "$1")
+	# The install time is the layer's time ($DARN_EPOCH, checked to be a
+	# number by setup): a package file has none, and the layer stays
+	# reproducible.
+	line=$(rpm --dbpath /tmp/keydb -qp --qf '%{NAME}\t%{VERSION}-%{RELEASE}\t'"${DARN_EPOCH:-0}"'\t%{BUILDTIME}\t%{VENDOR}\t%{EPOCH}\t%{SIZE}\t%{ARCH}\t%{EPOCHNUM}\t%{SOURCERPM}' "$1")
 	DARN_NAME=$name DARN_LINE=$line awk -F '\t' '
 		$1 == ENVIRON["DARN_NAME"] { if (!done) print ENVIRON["DARN_LINE"]; done = 1; next }
 		{ print }
 		END { if (!done) print ENVIRON["DARN_LINE"] }' "$m2" | put_file "$2" "$3/container-manifest-2"
 	m1=$2/$3/container-manifest-1
 	is_file "$m1" || return 0
-	DARN_OLD=$old DARN_NEW=$(rpm -qp --qf '%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}' "$1") awk '
+	DARN_OLD=$old DARN_NEW=$(rpm --dbpath /tmp/keydb -qp --qf '%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}' "$1") awk '
 		$0 == ENVIRON["DARN_OLD"] { print ENVIRON["DARN_NEW"]; done = 1; next }
 		{ print }
 		END { if (!done) print ENVIRON["DARN_NEW"] }' "$m1" | put_file "$2" "$3/container-manifest-1"

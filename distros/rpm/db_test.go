@@ -109,9 +109,26 @@ func TestParseManifestErrors(t *testing.T) {
 		"too few fields": "glibc\t2.35-2.cm2\n",
 		"no release":     "glibc\t2.35\t1\t1\tv\t(none)\t1\tx86_64\t0\tglibc-2.35.src.rpm\n",
 		"bad epoch":      "glibc\t2.35-2\t1\t1\tv\tx\t1\tx86_64\t0\tglibc-2.35-2.src.rpm\n",
+		"bad epoch num":  "glibc\t2.35-2\t1\t1\tv\t(none)\t1\tx86_64\tx\tglibc-2.35-2.src.rpm\n",
 	} {
 		if _, err := ParseManifest([]byte(line)); err == nil {
 			t.Errorf("%s: want an error", name)
+		}
+	}
+}
+
+// Azure Linux's builder writes "(none)" as every EPOCH: the epoch is
+// EPOCHNUM's, as Trivy reads it; an EPOCH number counts where EPOCHNUM is 0.
+func TestParseManifestEpoch(t *testing.T) {
+	for line, want := range map[string]string{
+		"e\t2.0-1\t1\t1\tv\t(none)\t1\tx86_64\t1\te-2.0-1.src.rpm": "1:2.0-1",
+		"e\t2.0-1\t1\t1\tv\t3\t1\tx86_64\t3\te-2.0-1.src.rpm":      "3:2.0-1",
+		"e\t2.0-1\t1\t1\tv\t2\t1\tx86_64\t0\te-2.0-1.src.rpm":      "2:2.0-1",
+		"e\t2.0-1\t1\t1\tv\t(none)\t1\tx86_64\t0\te-2.0-1.src.rpm": "2.0-1",
+	} {
+		pkgs, err := ParseManifest([]byte(line + "\n"))
+		if err != nil || len(pkgs) != 1 || pkgs[0].Version != want {
+			t.Errorf("%q: got %+v, %v; want version %s", line, pkgs, err, want)
 		}
 	}
 }

@@ -48,19 +48,34 @@ func manifestLine(line string) (plan.Package, error) {
 		return plan.Package{}, fmt.Errorf("package %q: want NAME and VERSION-RELEASE", name)
 	}
 	version, release, _ := strings.Cut(vr, "-")
-	var epoch *int
-	if f[5] != "(none)" && f[5] != "" {
-		e, err := strconv.Atoi(f[5])
-		if err != nil || e < 0 {
-			return plan.Package{}, fmt.Errorf("package %s: epoch %q is not a number", name, f[5])
-		}
-		epoch = &e
+	epoch, err := manifestEpoch(f[8], f[5])
+	if err != nil {
+		return plan.Package{}, fmt.Errorf("package %s: %w", name, err)
 	}
 	p := toPackage(name, evr(epoch, version, release), arch, f[9])
 	if err := checkVersion(p.Version); err != nil {
 		return plan.Package{}, fmt.Errorf("package %s: %w", name, err)
 	}
 	return p, nil
+}
+
+// manifestEpoch reads a package's epoch from EPOCHNUM, as Trivy does:
+// Azure Linux's image builder writes "(none)" in the EPOCH field of every
+// package. EPOCH is read where EPOCHNUM says 0 and EPOCH has a number.
+func manifestEpoch(epochNum, epoch string) (*int, error) {
+	n, err := strconv.Atoi(epochNum)
+	if err != nil || n < 0 {
+		return nil, fmt.Errorf("epoch number %q is not a number", epochNum)
+	}
+	if n == 0 && epoch != "(none)" && epoch != "" {
+		if n, err = strconv.Atoi(epoch); err != nil || n < 0 {
+			return nil, fmt.Errorf("epoch %q is not a number", epoch)
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return &n, nil
 }
 
 // sortPackages orders packages by name and architecture.

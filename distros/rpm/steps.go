@@ -43,8 +43,9 @@ const (
 	// cacheDir holds the package manager's metadata and downloads: a cache
 	// mount, never the image's.
 	cacheDir = "/var/cache/darn-pm"
-	// toolManager is the tooling image's package manager.
-	toolManager = "dnf"
+	// toolManager asks the step to use the tooling image's package
+	// manager, whichever of dnf, tdnf or zypper it has.
+	toolManager = "tooling"
 )
 
 var pmCache = []distros.Cache{{Path: cacheDir, Name: "pm"}}
