@@ -9,10 +9,11 @@
 # rewritten with identical content and for directories BASE has (BuildKit's
 # differ then leaves what is otherwise unchanged out of the layer), and
 # $DARN_EPOCH (SOURCE_DATE_EPOCH, else the image's creation time) for the
-# rest.
+# rest. Files and links that kept an older time keep it: the package's own
+# (dpkg and rpm set it from the package, and rpm -V checks it).
 settle_times() {
 	epoch=${DARN_EPOCH:-0}
-	find "$1" -xdev -cnewer "$stamp" \( -type f -o -type l -o -type d \) -print 2>/dev/null | while IFS= read -r f; do
+	find "$1" -xdev -cnewer "$stamp" \( -type d -o \( -type f -o -type l \) -newer "$stamp" \) -print 2>/dev/null | while IFS= read -r f; do
 		b="$2${f#"${1%/}"}"
 		if [ -L "$f" ]; then
 			if [ -L "$b" ] && [ "$(readlink "$b")" = "$(readlink "$f")" ]; then

@@ -172,3 +172,19 @@ func (img registryImage) fileFromLayers(t *testing.T, path string) []byte {
 	t.Fatalf("%s not found in %s", path, img.Ref)
 	return nil
 }
+
+// assertNotPushed checks the registry has no manifest for ref.
+func assertNotPushed(t *testing.T, ref string) {
+	t.Helper()
+	u, tag := repoURL(t, ref)
+	req, _ := http.NewRequest(http.MethodHead, u+"/manifests/"+tag, nil)
+	req.Header.Set("Accept", manifestAccept+", "+indexAccept)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("HEAD %s: %v", req.URL, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("%s was pushed (HEAD: %s), though the patch failed", ref, resp.Status)
+	}
+}

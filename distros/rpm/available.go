@@ -119,12 +119,12 @@ func parseAvailable(dt []byte) (map[string][]string, error) {
 	return byName(cands), nil
 }
 
-// byName groups candidates, binary packages only, their versions sorted
-// and unique.
+// byName groups candidates, binary packages with valid names and
+// versions only, their versions sorted and unique.
 func byName(cands []candidate) map[string][]string {
 	out := map[string][]string{}
 	for _, c := range cands {
-		if c.arch == "src" || c.arch == "nosrc" || checkVersion(c.evr) != nil {
+		if c.arch == "src" || c.arch == "nosrc" || !nameRE.MatchString(c.name) || checkVersion(c.evr) != nil {
 			continue
 		}
 		out[c.name] = append(out[c.name], c.evr)

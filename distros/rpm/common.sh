@@ -106,15 +106,19 @@ list_available() {
 # another root still keeps in that root, as zypper its @System cache): the
 # image's copies, or nothing where the image had none.
 keep_out() {
+	# In another root, a manager may still keep its cache and logs there.
+	own=
+	[ "$1" = / ] || own="${cache#/} ${logs#/} tmp/darn-persist"
+	# shellcheck disable=SC2086 # $own: darn's own paths, no blanks in them
 	for p in var/lib/dnf var/lib/yum var/lib/tdnf var/lib/zypp var/log/dnf.log var/log/dnf.librepo.log \
 		var/log/dnf.rpm.log var/log/hawkey.log var/log/yum.log var/log/tdnf.log var/log/zypper.log var/log/zypp \
-		etc/dnf/modules.d var/lib/rpm/.rpm.lock var/lib/rpm/.dbenv.lock var/lib/rpm/rpmdb.sqlite-shm \
-		var/lib/rpm/rpmdb.sqlite-wal usr/lib/sysimage/rpm/.rpm.lock usr/lib/sysimage/rpm/rpmdb.sqlite-shm \
-		usr/lib/sysimage/rpm/rpmdb.sqlite-wal run/zypp.pid var/lib/YaST2/cookies var/log/YaST2 \
-		"${cache#/}" "${logs#/}" tmp/darn-persist; do
+		etc/dnf/modules.d var/lib/rpm/.rpm.lock var/lib/rpm/.dbenv.lock usr/lib/sysimage/rpm/.rpm.lock run/zypp.pid \
+		var/lib/YaST2/cookies var/log/YaST2 $own; do
 		rm -rf "${1:?}/$p"
 		if [ -e "$2/$p" ] || [ -L "$2/$p" ]; then cp -a "$2/$p" "$1/$p"; fi
 	done
+	# The rpm database's sqlite journal (-wal, -shm) stays as rpm left it:
+	# the image's old journal would be replayed onto the new database.
 	for f in "$1"/var/lib/rpm/__db.*; do
 		[ ! -e "$f" ] || [ -e "$2/var/lib/rpm/${f##*/}" ] || rm -f "$f"
 	done

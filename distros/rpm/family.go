@@ -62,8 +62,9 @@ func (Family) Tooling(rel distros.Release) (string, bool) {
 }
 
 // PackageURL returns the package URL of an rpm, e.g.
-// "pkg:rpm/rocky/openssl-libs@1:3.0.7-27.el9?arch=x86_64&distro=rocky-9.4"
-// (purl's rpm type; epoch inside the version as scanners write it).
+// "pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&epoch=1&distro=rocky-9.4":
+// purl's rpm type, the epoch a qualifier as the purl spec and Trivy have
+// it, so that Trivy matches VEX statements to the packages it finds.
 func (Family) PackageURL(rel distros.Release, name, version, arch string) string {
 	ns := rel.ID
 	if r, ok := lookupRelease(rel.ID, rel.VersionID); ok {
@@ -72,6 +73,12 @@ func (Family) PackageURL(rel distros.Release, name, version, arch string) string
 	var q packageurl.Qualifiers
 	if arch != "" {
 		q = append(q, packageurl.Qualifier{Key: "arch", Value: arch})
+	}
+	if epoch, vr, ok := strings.Cut(version, ":"); ok {
+		if epoch != "0" {
+			q = append(q, packageurl.Qualifier{Key: "epoch", Value: epoch})
+		}
+		version = vr
 	}
 	distro := rel.ID
 	if rel.VersionID != "" {

@@ -65,9 +65,15 @@ func TestTooling(t *testing.T) {
 }
 
 func TestPackageURL(t *testing.T) {
-	got := Family{}.PackageURL(distros.Release{ID: "rocky", VersionID: "9.4"}, "openssl-libs", "1:3.0.7-27.el9", "x86_64")
-	if want := "pkg:rpm/rocky/openssl-libs@1:3.0.7-27.el9?arch=x86_64&distro=rocky-9.4"; got != want {
-		t.Errorf("PackageURL = %s, want %s", got, want)
+	rocky := distros.Release{ID: "rocky", VersionID: "9.4"}
+	for _, tc := range []struct{ name, version, arch, want string }{
+		{"openssl-libs", "1:3.0.7-27.el9", "x86_64", "pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rocky-9.4&epoch=1"},
+		{"tzdata", "2024a-1.el9", "noarch", "pkg:rpm/rocky/tzdata@2024a-1.el9?arch=noarch&distro=rocky-9.4"},
+		{"bash", "0:5.1.8-9.el9", "", "pkg:rpm/rocky/bash@5.1.8-9.el9?distro=rocky-9.4"},
+	} {
+		if got := (Family{}).PackageURL(rocky, tc.name, tc.version, tc.arch); got != tc.want {
+			t.Errorf("PackageURL(%s %s) = %s, want %s", tc.name, tc.version, got, tc.want)
+		}
 	}
 }
 

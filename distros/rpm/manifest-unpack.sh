@@ -7,7 +7,8 @@
 # own repositories, their signatures checked against the keys those
 # repositories name, unpacked into the image's root at $DARN_TARGET (every
 # path resolved inside it) and written into its manifests. Arguments:
-# NAME=EVR ... No scriptlet runs: the image has no shell.
+# NAME=EVR ... No scriptlet runs: the image has no shell. The old
+# versions' files the new ones no longer ship are removed.
 target=${DARN_TARGET:?}
 base=${DARN_BASE:?}
 
@@ -39,6 +40,40 @@ unpack() {
 		done
 }
 
+# old_specs NAME...: the versions the manifest lists for NAMEs, as the
+# package manager names them.
+old_specs() {
+	for n; do
+		DARN_NAME=$n awk -F '\t' '$1 == ENVIRON["DARN_NAME"] { print $1 "=" ($9 == "0" ? "" : $9 ":") $2; exit }' "$target/$manifest/container-manifest-2"
+	done
+}
+
+# drop_old SPEC...: remove the files of the old versions (NAME=EVR) that no
+# new package ships, as rpm -U removes them, reading each old version's file
+# list from its package; configuration files stay. Where the repositories
+# no longer offer an old version, its dropped files stay, and the step says
+# so.
+drop_old() {
+	for a; do
+		rm -rf /tmp/old
+		mkdir -p /tmp/old
+		# shellcheck disable=SC2046 # one word
+		if ! pm install --downloadonly --downloaddir=/tmp/old -- $(specs "$a") >/tmp/old.log 2>&1; then
+			echo "darn: the repositories no longer offer ${a%%=*} ${a#*=}: files the new version no longer ships stay"
+			continue
+		fi
+		for old in /tmp/old/*.rpm; do
+			[ "$(rpm --dbpath /tmp/keydb -qp --qf '%{NAME}' "$old")" = "${a%%=*}" ] || continue
+			rpm --dbpath /tmp/keydb -qp --qf '[%{FILEFLAGS:fflags}\t%{FILENAMES}\n]' "$old" |
+				awk -F '\t' 'NR == FNR { keep[$0] = 1; next } $1 !~ /c/ && !($2 in keep) { print $2 }' /tmp/newfiles - |
+				while IFS= read -r f; do
+					p=$(resolve_in_root "$target" "${f#/}")
+					if [ -L "$target/$p" ] || [ -f "$target/$p" ]; then rm -f "$target/$p"; fi
+				done
+		done
+	done
+}
+
 setup
 # Assigned first: a refusal inside the image's root ends the step.
 repos=$(image_repos "$target")
@@ -46,10 +81,13 @@ use_repos "$repos" "$target"
 manifest=$(resolve_in_root "$target" var/lib/rpmmanifest)
 is_file "$target/$manifest/container-manifest-2" || die "refusing /$manifest/container-manifest-2: not a regular file in the image"
 wanted=$(for a; do printf '%s\n' "${a%%=*}"; done)
+# shellcheck disable=SC2086 # names, no blanks in them
+olds=$(old_specs $wanted)
 # The image has no rpm database to resolve against: the package manager
 # resolves in an empty root, and what the manifest lists already is kept.
 export DARN_PM_ROOT=/tmp/scratch
 mkdir -p /tmp/scratch /tmp/rpms /tmp/keydb /tmp/stage
+: >/tmp/newfiles
 # shellcheck disable=SC2046 # one argument per line, no blanks in them
 set -- $(specs "$@")
 echo "darn: unpacking $* into the image's root"
@@ -70,8 +108,11 @@ for rpm in /tmp/rpms/*.rpm; do
 		continue
 	fi
 	n=$((n + 1))
+	rpm --dbpath /tmp/keydb -qlp "$rpm" >>/tmp/newfiles
 	unpack "$rpm" "/tmp/stage/$n"
 	place_tree "/tmp/stage/$n" "$target"
 	record_manifest "$rpm" "$target" "$manifest"
 done
+# shellcheck disable=SC2086 # NAME=EVR words, no blanks in them
+drop_old $olds
 settle_times "$target" "$base"

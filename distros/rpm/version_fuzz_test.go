@@ -53,3 +53,28 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+// The listing of what repositories offer (every manager's form, zypper's
+// XML included) never panics, and what it accepts are valid versions.
+func FuzzParseAvailable(f *testing.F) {
+	f.Add([]byte("manager dnf\ndarn-libfoo 0:1.0-2 x86_64\ndarn-libfoo 0:1.0-3 x86_64\n"))
+	f.Add([]byte("manager yum\nAvailable Packages\ndarn-libfoo.x86_64   1.0-2   darn-test\n"))
+	f.Add([]byte("manager tdnf\ndarn-libfoo.x86_64   1:1.0-2.azl3   darn-test\n"))
+	f.Add([]byte("manager microdnf\ndarn-libfoo-1:1.0-2.x86_64\n"))
+	f.Add([]byte(`manager zypper
+<?xml version='1.0'?><stream><search-result><solvable-list><solvable status="not-installed" name="darn-libfoo" kind="package" edition="1.0-2" arch="x86_64" repository="darn-test"/></solvable-list></search-result></stream>
+`))
+	f.Fuzz(func(t *testing.T, dt []byte) {
+		got, err := parseAvailable(dt)
+		if err != nil {
+			return
+		}
+		for name, versions := range got {
+			for _, v := range versions {
+				if name == "" || checkVersion(v) != nil {
+					t.Fatalf("accepted %q %q", name, v)
+				}
+			}
+		}
+	})
+}
