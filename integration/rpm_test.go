@@ -362,17 +362,15 @@ func TestRPMZypperFromTrivy(t *testing.T) {
 
 // An image with an rpm database and no package manager (no shell either),
 // patched from the tooling image its release names (mapped to the bed's by
-// a source policy; a Trivy report): dnf --installroot writes into its root
-// and database; and the same from a tooling image with zypper (a Grype
-// report).
+// a source policy; Trivy's own report): dnf --installroot writes into its
+// root and database; and the same from a tooling image with zypper (a
+// Grype report). Trivy finds nothing left.
 func TestRPMDatabaseFromTooling(t *testing.T) {
 	r := newRPMBed(t)
-	rel := distros.Release{ID: "rocky", VersionID: "9.4"}
-	trivy, err := testreport.TrivyRPM(r.rpmdb, rel, r.testFixes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	grype, err := testreport.GrypeRPM(r.rpmdb, rel, r.testFixes())
+	tv := newTrivyBed(t)
+	trivy := filepath.Join(t.TempDir(), "report.json")
+	assertScanFinds(t, tv.scanAny(t, r.rpmdb, trivy, 1, "--exit-code", "1"), r.fixes)
+	grype, err := testreport.GrypeRPM(r.rpmdb, distros.Release{ID: "rocky", VersionID: "9.4"}, r.testFixes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +378,7 @@ func TestRPMDatabaseFromTooling(t *testing.T) {
 		name, digest, report string
 		args                 []string
 	}{
-		{"dnf", r.toolingDigest, writeFile(t, "trivy.json", trivy), []string{"--source-policy", r.policyConvert(t, rockyTooling)}},
+		{"dnf", r.toolingDigest, trivy, []string{"--source-policy", r.policyConvert(t, rockyTooling)}},
 		{"zypper", r.zypperDigest, writeFile(t, "grype.json", grype), []string{"--tooling-image", r.zypper}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -393,6 +391,7 @@ func TestRPMDatabaseFromTooling(t *testing.T) {
 			_, patched := assertRPMPatched(t, r, r.rpmdb, tag)
 			assertRPMDatabase(t, r, patched)
 			assertOldFilesGone(t, patched)
+			assertScanFinds(t, tv.scanAny(t, tag, filepath.Join(t.TempDir(), "rescan.json"), 0, "--exit-code", "1"), nil)
 		})
 	}
 }
