@@ -31,7 +31,7 @@ func TestParseMirrors(t *testing.T) {
 // sources, or fetch from somewhere that is not an http(s) repository.
 func TestParseMirrorsRefuses(t *testing.T) {
 	cases := map[string]string{ // value: the reason, in part
-		`http://deb.debian.org/debian=http://m/debian\nhttp://m/debian\040file:/x\nSigned-By:\040Trusted:yes`: `character '\\' at byte 15`,
+		`http://deb.darn-unreachable.invalid/debian=http://m/debian\nhttp://m/debian\040file:/x\nSigned-By:\040Trusted:yes`: `character '\\' at byte 15`,
 		"http://a=http://b\nSigned-By: x":        `character '\n'`,
 		"http://a=http://b c":                    `character ' '`,
 		"http://a=http://b\tc":                   `character '\t'`,

@@ -84,8 +84,8 @@ func TestValidateRepoMirror(t *testing.T) {
 		flags []string
 		want  string // the error, in part; "" for none
 	}{
-		{flags: []string{"http://deb.debian.org/debian=http://127.0.0.1:8080/debian/", "https://a/x=https://m/x"}},
-		{flags: []string{"http://deb.debian.org/debian=" + mirrorExploit}, want: `--repo-mirror "http://deb.debian.org/debian=http://m/debian\\nhttp://m/debian\\040file:/x\\nSigned-By:\\040Trusted:yes": repository mirror "http://m/debian\\n`},
+		{flags: []string{"http://deb.darn-unreachable.invalid/debian=http://127.0.0.1:8080/debian/", "https://a/x=https://m/x"}},
+		{flags: []string{"http://deb.darn-unreachable.invalid/debian=" + mirrorExploit}, want: `--repo-mirror "http://deb.darn-unreachable.invalid/debian=http://m/debian\\nhttp://m/debian\\040file:/x\\nSigned-By:\\040Trusted:yes": repository mirror "http://m/debian\\n`},
 		{flags: []string{"http://a=http://b\nSigned-By: x"}, want: `character '\n'`},
 		{flags: []string{"http://a=file:/etc"}, want: "only http:// and https://"},
 		{flags: []string{"http://a=http://u:p@m"}, want: "credentials"},
@@ -97,7 +97,7 @@ func TestValidateRepoMirror(t *testing.T) {
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("validate(%q) = %v", tc.flags, err)
-		case tc.want == "" && distros.FormatMirrors(o.mirrors) != "http://deb.debian.org/debian=http://127.0.0.1:8080/debian,https://a/x=https://m/x":
+		case tc.want == "" && distros.FormatMirrors(o.mirrors) != "http://deb.darn-unreachable.invalid/debian=http://127.0.0.1:8080/debian,https://a/x=https://m/x":
 			t.Errorf("validate(%q): mirrors %v", tc.flags, o.mirrors)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err) != exitUsage):
 			t.Errorf("validate(%q) = %v, want a usage error saying %s", tc.flags, err, tc.want)
