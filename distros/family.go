@@ -2,6 +2,8 @@ package distros
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/darn-dev/darn/plan"
@@ -111,6 +113,29 @@ type Upgrade struct {
 	// Epoch is the time every file the step writes gets, so that the
 	// layer's bytes do not depend on when the step ran.
 	Epoch time.Time
+}
+
+// SharedEnv is the environment of the scripts' shared part (shared.sh and
+// each family's fetch settings): DARN_REPO_MIRRORS, "ORIGINAL MIRROR"
+// lines with the longest original first so that a more specific prefix
+// wins; DARN_FETCH_TIMEOUT in whole seconds; DARN_EPOCH for settle_times.
+func (u Upgrade) SharedEnv() [][2]string {
+	var env [][2]string
+	if len(u.Mirrors) > 0 {
+		sorted := SortMirrors(u.Mirrors)
+		lines := make([]string, len(sorted))
+		for i, m := range sorted {
+			lines[i] = m.Original + " " + m.Mirror
+		}
+		env = append(env, [2]string{"DARN_REPO_MIRRORS", strings.Join(lines, "\n")})
+	}
+	if u.FetchTimeout > 0 {
+		env = append(env, [2]string{"DARN_FETCH_TIMEOUT", strconv.Itoa(int(max(u.FetchTimeout.Seconds(), 1)))})
+	}
+	if !u.Epoch.IsZero() {
+		env = append(env, [2]string{"DARN_EPOCH", strconv.FormatInt(max(u.Epoch.Unix(), 0), 10)})
+	}
+	return env
 }
 
 // Registry is the set of families the patch core knows, tried in order.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/darn-dev/darn/distros"
@@ -76,30 +75,11 @@ func aptStep(u distros.Upgrade, what, name, script string, args []string) distro
 		Tmpfs:      []string{"/tmp"},
 		InTooling:  u.Tooling,
 	}
-	if m := mirrorPairs(u.Mirrors); m != "" {
-		s.Env = append(s.Env, [2]string{"DARN_REPO_MIRRORS", m})
-	}
-	if u.FetchTimeout > 0 {
-		s.Env = append(s.Env, [2]string{"DARN_FETCH_TIMEOUT", strconv.Itoa(int(max(u.FetchTimeout.Seconds(), 1)))})
-	}
+	s.Env = u.SharedEnv()
 	if u.SkipMissing {
 		s.Env = append(s.Env, [2]string{"DARN_SKIP_MISSING", "1"})
 	}
-	if !u.Epoch.IsZero() {
-		s.Env = append(s.Env, [2]string{"DARN_EPOCH", strconv.FormatInt(max(u.Epoch.Unix(), 0), 10)})
-	}
 	return s
-}
-
-// mirrorPairs renders mirrors as the scripts read them: "ORIGINAL MIRROR"
-// lines, longest original first so that a more specific prefix wins.
-func mirrorPairs(mirrors []distros.Mirror) string {
-	sorted := distros.SortMirrors(mirrors)
-	lines := make([]string, len(sorted))
-	for i, m := range sorted {
-		lines[i] = m.Original + " " + m.Mirror
-	}
-	return strings.Join(lines, "\n")
 }
 
 // installArgs turns the plan's upgrades into NAME=MINVERSION arguments.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/darn-dev/darn/distros"
@@ -127,15 +126,7 @@ func step(u distros.Upgrade, what, name, script string, args []string) distros.S
 	if u.Tooling {
 		s.Env = append(s.Env, [2]string{"DARN_RELEASEVER", releasever(u.Release)})
 	}
-	if m := mirrorPairs(u.Mirrors); m != "" {
-		s.Env = append(s.Env, [2]string{"DARN_REPO_MIRRORS", m})
-	}
-	if u.FetchTimeout > 0 {
-		s.Env = append(s.Env, [2]string{"DARN_FETCH_TIMEOUT", strconv.Itoa(int(max(u.FetchTimeout.Seconds(), 1)))})
-	}
-	if !u.Epoch.IsZero() {
-		s.Env = append(s.Env, [2]string{"DARN_EPOCH", strconv.FormatInt(max(u.Epoch.Unix(), 0), 10)})
-	}
+	s.Env = append(s.Env, u.SharedEnv()...)
 	return s
 }
 
@@ -146,17 +137,6 @@ func releasever(rel distros.Release) string {
 		return r.Major
 	}
 	return rel.VersionID
-}
-
-// mirrorPairs renders mirrors as the scripts read them: "ORIGINAL MIRROR"
-// lines, longest original first.
-func mirrorPairs(mirrors []distros.Mirror) string {
-	sorted := distros.SortMirrors(mirrors)
-	lines := make([]string, len(sorted))
-	for i, m := range sorted {
-		lines[i] = m.Original + " " + m.Mirror
-	}
-	return strings.Join(lines, "\n")
 }
 
 // pinnedArgs turns the plan's upgrades into NAME=EVR arguments, each at the
