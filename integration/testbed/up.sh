@@ -24,10 +24,13 @@
 #     built in one build, each from its architecture's debootstrap rootfs (the
 #     arm64 one debootstrapped in two stages, the second under qemu; see
 #     multiarch.sh),
-#   - an RPM world (see rpm.sh): signed test packages in a signed yum/dnf/
-#     zypper repository (and a tampered copy) served below the mirror at
-#     /rpm/, and darn-test/rpm:{dnf,rpmdb,manifest,zypper,tooling} with rpm
-#     databases (or Azure Linux's rpm manifests) of those packages.
+#   - an RPM world (see rpm.sh): signed test packages (x86_64, aarch64 and
+#     noarch) in a signed yum/dnf/zypper repository (and a tampered copy)
+#     served below the mirror at /rpm/, and darn-test/rpm:{dnf,offline,rpmdb,
+#     manifest,zypper,tooling} with rpm databases (or Azure Linux's rpm
+#     manifests) of those packages, the offline one's repository file on a
+#     host that never resolves, and darn-test/rpm:dnf-multi, an OCI index of
+#     the dnf image for linux/amd64 and linux/arm64 (rpm-multi.sh).
 # It is idempotent: a rerun reuses live daemons and images already pushed.
 #
 # Per-clone state lives in $ROOT/.testbed; caches that a fresh clone on the
@@ -945,9 +948,17 @@ write_env() {
 		"DARN_RPM_ZYPPER_IMAGE_DIGEST=${RPM_IMAGE_DIGEST[zypper]}"
 		"DARN_RPM_TOOLING_IMAGE=$(rpm_image_ref tooling)"
 		"DARN_RPM_TOOLING_IMAGE_DIGEST=${RPM_IMAGE_DIGEST[tooling]}"
+		"DARN_RPM_OFFLINE_IMAGE=$(rpm_image_ref offline)"
+		"DARN_RPM_OFFLINE_IMAGE_DIGEST=${RPM_IMAGE_DIGEST[offline]}"
+		"DARN_RPM_OFFLINE_URL=$RPM_OFFLINE_URL"
 		"DARN_RPM_PACKAGES=$RPM_TABLE"
 		"DARN_RPM_INSTALLED=$RPM_INSTALLED"
 		"DARN_RPM_FIXES=$RPM_FIXES"
+	)
+	# The dnf image as an OCI index for DARN_MULTI_PLATFORMS.
+	[[ $RPM_ENABLED == 0 || $MULTIARCH_ENABLED == 0 ]] || vars+=(
+		"DARN_RPM_MULTI_IMAGE=$(rpm_image_ref "$RPM_MULTI_TAG")"
+		"DARN_RPM_MULTI_IMAGE_DIGEST=$RPM_MULTI_DIGEST"
 	)
 	: >"$tmp"
 	for kv in "${vars[@]}"; do
