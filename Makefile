@@ -30,19 +30,31 @@ plugin: ## Build the docker CLI plugin bin/docker-patch
 frontend-bin: ## Build the gateway frontend binary bin/darn-frontend (static)
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/darn-frontend ./frontend/cmd/darn-frontend
 
+# The platforms of darn's image: the apk installer runs on the platform of
+# the image it patches.
+FRONTEND_ARCHES ?= amd64 arm64
+
+.PHONY: frontend-bins
+frontend-bins: ## Build darn-frontend and darn-apk for each of FRONTEND_ARCHES into bin/frontend-context/rootfs/ARCH
+	rm -rf $(BIN)/frontend-context
+	for a in $(FRONTEND_ARCHES); do \
+	  r=$(BIN)/frontend-context/rootfs/$$a && mkdir -p $$r/bin $$r/tmp $$r/etc/ssl/certs && chmod 1777 $$r/tmp && \
+	  cp /etc/ssl/certs/ca-certificates.crt $$r/etc/ssl/certs/ && \
+	  CGO_ENABLED=0 GOARCH=$$a $(GO) build -ldflags "$(LDFLAGS)" -o $$r/bin/darn-frontend ./frontend/cmd/darn-frontend && \
+	  CGO_ENABLED=0 GOARCH=$$a $(GO) build -ldflags "$(LDFLAGS)" -o $$r/bin/darn-apk ./tooling/cmd/darn-apk || exit 1; \
+	done
+
 # The frontend image goes to FRONTEND_IMAGE; by default the test bed's registry.
 FRONTEND_IMAGE ?= $(shell . $(TESTBED)/env 2>/dev/null && echo $$DARN_REGISTRY/darn/frontend:dev)
 
 .PHONY: frontend
-frontend: tools frontend-bin ## Build the frontend image (prebuilt path, no base image) and push it to FRONTEND_IMAGE
+frontend: tools frontend-bins ## Build darn's image (prebuilt path, no base image; FRONTEND_ARCHES) and push it to FRONTEND_IMAGE
 	@test -n "$(FRONTEND_IMAGE)" || { echo "set FRONTEND_IMAGE (or run make testbed first)"; exit 2; }
-	rm -rf $(BIN)/frontend-context && mkdir -p $(BIN)/frontend-context/rootfs/bin $(BIN)/frontend-context/rootfs/tmp
-	chmod 1777 $(BIN)/frontend-context/rootfs/tmp
-	cp $(BIN)/darn-frontend $(BIN)/frontend-context/rootfs/bin/
 	set -a && { . $(TESTBED)/env 2>/dev/null || true; } && set +a && \
 	  $(BIN)/buildctl build --frontend dockerfile.v0 --progress plain \
 	    --local context=$(BIN)/frontend-context --local dockerfile=$(CURDIR) \
 	    --opt filename=Dockerfile.frontend --opt target=prebuilt \
+	    --opt platform=$$(for a in $(FRONTEND_ARCHES); do printf 'linux/%s,' $$a; done | sed 's/,$$//') \
 	    --output type=image,name=$(FRONTEND_IMAGE),push=true
 
 .PHONY: install

@@ -24,7 +24,11 @@ type Step struct {
 	// ScriptName and Script are the script's file name and constant text;
 	// values from reports or users reach it only as Args and Env.
 	ScriptName, Script string
-	Args               []string
+	// Command, when set, is run instead of a script: a program of the
+	// image the step runs in (darn's own installer in darn's image),
+	// with Args after it.
+	Command []string
+	Args    []string
 	// Env is the step's own environment, in a fixed order.
 	Env [][2]string
 	// Caches are the cache mounts the step keeps between runs.

@@ -42,7 +42,7 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 			return nil, err
 		}
 	}
-	p := &patcher{c: c, bc: bc, opts: opts, families: all.Families()}
+	p := &patcher{c: c, bc: bc, opts: opts, families: all.Families(patch.Version)}
 	if t, ok, err := patch.SourceDateEpoch(bc.BuildArgs); err != nil {
 		return nil, err
 	} else if ok {

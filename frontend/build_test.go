@@ -218,18 +218,18 @@ func TestBuildErrors(t *testing.T) {
 		"no image":      {opts: map[string]string{"context:report": "local:report"}, check: func(err error) bool { return errors.Is(err, patch.ErrNoImage) }},
 		"no report":     {opts: map[string]string{"image": "debian:12"}, check: func(err error) bool { return errors.Is(err, errNoReport) }},
 		"unknown image": {opts: map[string]string{"image": "alpine:3", "context:report": "local:report"}, check: func(err error) bool { return strings.Contains(err.Error(), "resolving image") }},
-		"no os-release, report says alpine": {
+		"no os-release, report says photon": {
 			opts:   defaultOpts,
 			files:  map[string]string{"/var/lib/dpkg/status": ""},
-			report: strings.ReplaceAll(testReport, "debian", "alpine"),
+			report: strings.ReplaceAll(testReport, "debian", "photon"),
 			check:  func(err error) bool { return strings.Contains(err.Error(), "reading os-release") },
 		},
 		"unsupported OS": {
 			opts:  defaultOpts,
-			files: map[string]string{"/etc/os-release": "ID=alpine\nVERSION_ID=3.20.0\n"},
+			files: map[string]string{"/etc/os-release": "ID=photon\nVERSION_ID=5.0\n"},
 			check: func(err error) bool {
 				var ue *distros.UnsupportedError
-				return errors.As(err, &ue) && ue.OS == "alpine"
+				return errors.As(err, &ue) && ue.OS == "photon"
 			},
 		},
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -46,6 +47,8 @@ type fakeClient struct {
 	// reports, when set, is the report context's files instead of
 	// report.json holding report.
 	reports map[string]string
+	// images are further image names the registry has (besides debian).
+	images []string
 
 	mu       sync.Mutex
 	solved   []*pb.Definition
@@ -63,7 +66,7 @@ func (f *fakeClient) BuildOpts() gwclient.BuildOpts {
 }
 
 func (f *fakeClient) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
-	if !strings.Contains(ref, "debian") {
+	if !strings.Contains(ref, "debian") && !slices.ContainsFunc(f.images, func(n string) bool { return strings.Contains(ref, n) }) {
 		return "", "", nil, fmt.Errorf("%s: not found", ref)
 	}
 	if f.index != "" && opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {

@@ -164,12 +164,18 @@ func (p *patcher) useTooling(ctx context.Context, pp *planned) error {
 	}
 	tooling, err := resolveImage(ctx, p.c, p.bc, ref, pp.env.Platform)
 	if err != nil {
-		return fmt.Errorf("%s has no package manager and its tooling image is unavailable: %w", img.Ref, err)
+		return fmt.Errorf("%s needs its tooling image, which is unavailable: %w", img.Ref, err)
 	}
 	pp.env.Tooling = &tooling
 	pp.summary.ToolingImage, pp.summary.ToolingDigest = tooling.Ref.String(), tooling.Digest.String()
-	p.warn(ctx, img.State, 0, fmt.Sprintf("%s has no package manager (%s): patching it from the tooling image %s@%s",
-		img.Ref, pp.summary.Platform, tooling.Ref, tooling.Digest))
+	why := "has no package manager"
+	if m := pp.in.Installed.Manager; m != "" {
+		// A family whose own installer always runs from the tooling image
+		// (apk: darn-apk) names it.
+		why = "is patched by " + m
+	}
+	p.warn(ctx, img.State, 0, fmt.Sprintf("%s %s (%s): patching it from the tooling image %s@%s",
+		img.Ref, why, pp.summary.Platform, tooling.Ref, tooling.Digest))
 	return nil
 }
 

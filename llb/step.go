@@ -1,6 +1,8 @@
 package llb
 
 import (
+	"slices"
+
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -69,7 +71,7 @@ func Run(s distros.Step, r Runner) llb.State {
 // environment every step has and its own, its mounts and its policy.
 func (r Runner) options(s distros.Step) []llb.RunOption {
 	opts := []llb.RunOption{
-		RunScript(s.ScriptName, s.Script, s.Args...),
+		command(s),
 		llb.AddEnv("PATH", defaultPath),
 		llb.AddEnv("DARN_BASE", distros.BaseDir),
 		BaseMount(r.Target),
@@ -91,6 +93,14 @@ func (r Runner) options(s distros.Step) []llb.RunOption {
 		opts = append(opts, llb.AddMount(p, llb.Scratch(), llb.Tmpfs()))
 	}
 	return append(opts, r.policy()...)
+}
+
+// command runs the step's program, or its script.
+func command(s distros.Step) llb.RunOption {
+	if len(s.Command) > 0 {
+		return llb.Args(append(slices.Clone(s.Command), s.Args...))
+	}
+	return RunScript(s.ScriptName, s.Script, s.Args...)
 }
 
 // policy are the options users choose: proxies, network, cache.

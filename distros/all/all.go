@@ -5,11 +5,19 @@ package all
 
 import (
 	"github.com/darn-dev/darn/distros"
+	"github.com/darn-dev/darn/distros/apk"
 	"github.com/darn-dev/darn/distros/deb"
 	"github.com/darn-dev/darn/distros/rpm"
 )
 
+// ImageRepository is where darn's own image is published: the frontend,
+// and the apk installer that patches apk images from it.
+const ImageRepository = "ghcr.io/darn-dev/darn"
+
 // Families returns every family, in the order their detection is tried.
-func Families() distros.Registry {
-	return distros.Registry{deb.Family{}, rpm.Family{}}
+// The apk family's tooling image is darn's own image of version (darn's
+// version, patch.Version), so that a patch runs the installer built with
+// the frontend that plans it.
+func Families(version string) distros.Registry {
+	return distros.Registry{deb.Family{}, rpm.Family{}, apk.Family{ToolingImage: ImageRepository + ":" + version}}
 }

@@ -37,6 +37,18 @@ func TrivyRPM(image string, rel distros.Release, fixes []Fix) ([]byte, error) {
 // artifacts, epochs in the artifact metadata and left out of the fixed
 // versions, as Grype writes them.
 func GrypeRPM(image string, rel distros.Release, fixes []Fix) ([]byte, error) {
+	return grypeReport(image, rel, "rpm", fixes)
+}
+
+// GrypeAPK writes fixes as Grype's `-o json` report of an apk image (the
+// distro Grype names it by, apk artifacts).
+func GrypeAPK(image string, rel distros.Release, fixes []Fix) ([]byte, error) {
+	return grypeReport(image, rel, "apk", fixes)
+}
+
+// grypeReport writes a Grype report of artifacts of type typ; an rpm
+// version's epoch goes to the artifact's metadata.
+func grypeReport(image string, rel distros.Release, typ string, fixes []Fix) ([]byte, error) {
 	type artifact struct {
 		Name     string          `json:"name"`
 		Version  string          `json:"version"`
@@ -76,7 +88,7 @@ func GrypeRPM(image string, rel distros.Release, fixes []Fix) ([]byte, error) {
 		if epoch != "" {
 			meta = []byte(`{"epoch":` + epoch + `}`)
 		}
-		m.Artifact = artifact{Name: f.Name, Version: f.Installed, Type: "rpm", Metadata: meta}
+		m.Artifact = artifact{Name: f.Name, Version: f.Installed, Type: typ, Metadata: meta}
 		doc.Matches = append(doc.Matches, m)
 	}
 	return json.MarshalIndent(doc, "", "  ")
