@@ -40,6 +40,8 @@ frontend-bins: ## Build darn-frontend and darn-apk for each of FRONTEND_ARCHES i
 	for a in $(FRONTEND_ARCHES); do \
 	  r=$(BIN)/frontend-context/rootfs/$$a && mkdir -p $$r/bin $$r/tmp $$r/etc/ssl/certs && chmod 1777 $$r/tmp && \
 	  cp /etc/ssl/certs/ca-certificates.crt $$r/etc/ssl/certs/ && \
+	  printf 'root:x:0:0:root:/:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/:/sbin/nologin\n' >$$r/etc/passwd && \
+	  printf 'root:x:0:\nnonroot:x:65532:\n' >$$r/etc/group && \
 	  CGO_ENABLED=0 GOARCH=$$a $(GO) build -ldflags "$(LDFLAGS)" -o $$r/bin/darn-frontend ./frontend/cmd/darn-frontend && \
 	  CGO_ENABLED=0 GOARCH=$$a $(GO) build -ldflags "$(LDFLAGS)" -o $$r/bin/darn-apk ./tooling/cmd/darn-apk || exit 1; \
 	done
@@ -56,6 +58,10 @@ frontend: tools frontend-bins ## Build darn's image (prebuilt path, no base imag
 	    --opt filename=Dockerfile.frontend --opt target=prebuilt \
 	    --opt platform=$$(for a in $(FRONTEND_ARCHES); do printf 'linux/%s,' $$a; done | sed 's/,$$//') \
 	    --output type=image,name=$(FRONTEND_IMAGE),push=true
+
+.PHONY: eol-update
+eol-update: ## Maintainer step: refresh distros/eol.json from endoflife.date (needs network access to it)
+	hack/eol-update.sh
 
 .PHONY: install
 install: plugin ## Install docker-patch into ~/.docker/cli-plugins

@@ -15,6 +15,7 @@ import (
 	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/distros/all"
 	"github.com/darn-dev/darn/patch"
+	"github.com/darn-dev/darn/policy/rules"
 )
 
 // noCacheStep is the name `--no-cache-filter` matches for the upgrade step;
@@ -78,6 +79,8 @@ type patcher struct {
 	// patch (formatted, normalized) to its own. Empty in update-all mode.
 	allReports []patch.NamedReport
 	reports    map[string]patch.NamedReport
+	// policy is the patch policy, when one is set.
+	policy *rules.Policy
 	// sourceDateEpoch is the build arg SOURCE_DATE_EPOCH, when set.
 	sourceDateEpoch *time.Time
 	// attestations holds each patched platform's OpenVEX document
@@ -104,6 +107,11 @@ func (p *patcher) load(ctx context.Context) error {
 	var err error
 	if p.targets, p.index, err = p.resolveTargets(ctx); err != nil {
 		return err
+	}
+	if p.opts.PolicyFile != "" {
+		if p.policy, err = loadPolicy(ctx, p.c, p.bc, p.opts.PolicyFile); err != nil {
+			return err
+		}
 	}
 	if p.opts.UpdateAll {
 		// Every upgrade the sources offer is planned; a report adds nothing.

@@ -49,6 +49,8 @@ type fakeClient struct {
 	reports map[string]string
 	// images are further image names the registry has (besides debian).
 	images []string
+	// policy is the policy context's files.
+	policy map[string]string
 
 	mu       sync.Mutex
 	solved   []*pb.Definition
@@ -100,6 +102,8 @@ func (f *fakeClient) Solve(_ context.Context, req gwclient.SolveRequest) (*gwcli
 		if files == nil {
 			files = map[string]string{"report.json": f.report}
 		}
+	case "local://policy":
+		files = f.policy
 	case "local://dockerfile":
 		files = map[string]string{}
 		if f.patchfile != "" {

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/darn-dev/darn/distros"
 	darnllb "github.com/darn-dev/darn/llb"
 	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/plan"
+	"github.com/darn-dev/darn/policy/rules"
 )
 
 // planned is one platform's probe and plan, before any upgrade.
@@ -57,8 +60,12 @@ func (p *patcher) planPlatform(ctx context.Context, target *ocispecs.Platform) (
 			return planned{}, err
 		}
 	}
-	if pp.summary.Plan, err = p.makePlan(ctx, pp); err != nil {
+	var res rules.Result
+	if pp.summary.Plan, res, err = p.makePlan(ctx, pp); err != nil {
 		return planned{}, fmt.Errorf("planning %s: %w", img.Ref, err)
+	}
+	if err := p.applyPolicy(ctx, &pp, res); err != nil {
+		return planned{}, err
 	}
 	p.warn(ctx, img.State, 1, pp.in.Warnings(rep, pp.summary.Plan, img.Ref.String(), pp.summary.Platform)...)
 	if pp.summary.Plan.Err() == nil {
@@ -180,24 +187,52 @@ func (p *patcher) useTooling(ctx context.Context, pp *planned) error {
 }
 
 // makePlan plans from the report, or in update-all mode from what the
-// image's repositories offer, asked of the image (or tooling image).
-func (p *patcher) makePlan(ctx context.Context, pp planned) (plan.Plan, error) {
+// image's repositories offer, asked of the image (or tooling image), with
+// the patch policy's rules for the image applied.
+func (p *patcher) makePlan(ctx context.Context, pp planned) (plan.Plan, rules.Result, error) {
+	set := p.policySet(pp.env.Image)
 	if !p.opts.UpdateAll {
-		return pp.in.Plan(pp.report.Report)
+		return pp.in.PlanReport(pp.report.Report, set, time.Now())
 	}
 	st, answer, err := pp.in.Upgradable(pp.env)
 	if err != nil {
-		return plan.Plan{}, err
+		return plan.Plan{}, rules.Result{}, err
 	}
 	ref, err := solveState(ctx, p.c, st)
 	if err != nil {
-		return plan.Plan{}, fmt.Errorf("listing upgradable packages: %w", explainStep(err))
+		return plan.Plan{}, rules.Result{}, fmt.Errorf("listing upgradable packages: %w", explainStep(err))
 	}
 	dt, err := readFile(ctx, ref, answer, MaxReportSize)
 	if err != nil {
-		return plan.Plan{}, fmt.Errorf("listing upgradable packages: %w", err)
+		return plan.Plan{}, rules.Result{}, fmt.Errorf("listing upgradable packages: %w", err)
 	}
-	return pp.in.PlanUpgradable(dt)
+	pl, err := pp.in.PlanUpgradableWith(dt, set)
+	return pl, rules.Result{}, err
+}
+
+// policySet is the patch policy's rules for an image; nil without one.
+func (p *patcher) policySet(img patch.Image) *rules.Set {
+	if p.policy == nil {
+		return nil
+	}
+	s := p.policy.For(img.Ref.String(), reference.FamiliarString(img.Ref))
+	return &s
+}
+
+// applyPolicy records what the policy left out and the release's end of
+// life in the summary, warns of them, and returns the error
+// fail-on-unfixable or fail-on-eol makes of them.
+func (p *patcher) applyPolicy(ctx context.Context, pp *planned, res rules.Result) error {
+	img := pp.env.Image
+	eol := distros.EOLStatus(pp.in.Release, time.Now(), pp.report.Report.OS.EOSL)
+	pp.summary.EOL = &eol
+	pp.summary.LeftOut, pp.summary.Unfixable = res.LeftOut, res.Unfixable
+	msgs := res.Warnings
+	if m := eol.Message(pp.in.Release); m != "" {
+		msgs = append(msgs, m)
+	}
+	p.warn(ctx, img.State, 0, msgs...)
+	return pp.in.CheckPolicy(img.Ref.String(), res, eol, p.opts.FailOnEOL)
 }
 
 // patch patches one platform: plan, install, verify. An image with nothing
@@ -255,6 +290,7 @@ func (p *patcher) install(ctx context.Context, pp planned, sum *patch.Summary) (
 		return nil, err
 	}
 	sum.Changes = changes
+	p.warn(ctx, img.State, 0, patch.LeftOutButChanged(sum.Plan, changes)...)
 	if short != nil {
 		// --ignore-errors: the image is kept, and says what fell short.
 		sum.BelowFixed = short.Packages

@@ -12,6 +12,7 @@ import (
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 
 	"github.com/darn-dev/darn/patch"
+	"github.com/darn-dev/darn/policy/rules"
 	"github.com/darn-dev/darn/report"
 )
 
@@ -23,7 +24,7 @@ var errNoReport = errors.New(`no report: pass the report's directory as the name
 // "report": one file, or a directory whose *.json files are one report per
 // platform. Only that path is transferred.
 func loadReports(ctx context.Context, c gwclient.Client, bc *dockerui.Client, file string) ([]patch.NamedReport, error) {
-	ref, err := reportContextRef(ctx, c, bc, file)
+	ref, err := contextRef(ctx, c, bc, patch.ReportContext, file, errNoReport)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +72,33 @@ func reportFiles(ctx context.Context, ref gwclient.Reference, dir string) ([]str
 	return files, nil
 }
 
-// reportContextRef solves the named context "report", limited to path.
-func reportContextRef(ctx context.Context, c gwclient.Client, bc *dockerui.Client, file string) (gwclient.Reference, error) {
-	nc, err := bc.NamedContext(patch.ReportContext, dockerui.ContextOpt{
+// errNoPolicy is returned when the policy option is set but the named
+// context "policy" is missing.
+var errNoPolicy = errors.New(`no policy context: pass the policy file's directory as the named context "policy" ` +
+	`(buildctl --local policy=DIR --opt context:policy=local:policy --opt policy=FILE; buildx --build-context policy=DIR)`)
+
+// loadPolicy reads and parses the patch policy file from the named
+// context "policy".
+func loadPolicy(ctx context.Context, c gwclient.Client, bc *dockerui.Client, file string) (*rules.Policy, error) {
+	ref, err := contextRef(ctx, c, bc, patch.PolicyContext, file, errNoPolicy)
+	if err != nil {
+		return nil, err
+	}
+	dt, err := readFile(ctx, ref, file, MaxReportSize)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy %s: %w", file, err)
+	}
+	pol, err := rules.Parse(file, dt)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	return &pol, nil
+}
+
+// contextRef solves a named context, limited to path; missing is the
+// error when the client passed no such context.
+func contextRef(ctx context.Context, c gwclient.Client, bc *dockerui.Client, name, file string, missing error) (gwclient.Reference, error) {
+	nc, err := bc.NamedContext(name, dockerui.ContextOpt{
 		// Exactly the named path is read: a .dockerignore has no say.
 		NoDockerignore: true,
 		AsyncLocalOpts: func() []llb.LocalOption {
@@ -81,18 +106,18 @@ func reportContextRef(ctx context.Context, c gwclient.Client, bc *dockerui.Clien
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("loading report context: %w", err)
+		return nil, fmt.Errorf("loading %s context: %w", name, err)
 	}
 	if nc == nil {
-		return nil, errNoReport
+		return nil, missing
 	}
 	st, _, err := nc.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loading report context: %w", err)
+		return nil, fmt.Errorf("loading %s context: %w", name, err)
 	}
 	ref, err := solveState(ctx, c, *st)
 	if err != nil {
-		return nil, fmt.Errorf("loading report context: %w", err)
+		return nil, fmt.Errorf("loading %s context: %w", name, err)
 	}
 	return ref, nil
 }

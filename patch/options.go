@@ -30,12 +30,15 @@ const (
 	KeyPatchedOnly    = "patched-only"
 	KeyVEXAttestation = "vex-attestation"
 	KeyLineage        = "lineage-annotations"
+	KeyPolicy         = "policy"
+	KeyFailOnEOL      = "fail-on-eol"
 
 	KeyPlatform      = "platform"
 	KeyNoCache       = "no-cache"
 	KeyNetworkMode   = "force-network-mode"
 	KeyRequestID     = "requestid"
 	KeyReportContext = "context:" + ReportContext
+	KeyPolicyContext = "context:" + PolicyContext
 	// KeySourceDateEpoch is the build arg buildx sets from the
 	// environment's SOURCE_DATE_EPOCH.
 	KeySourceDateEpoch = buildArgPrefix + "SOURCE_DATE_EPOCH"
@@ -46,6 +49,10 @@ const (
 // ReportContext is the named context that holds the reports; a client
 // shares its directory as the local context of the same name.
 const ReportContext = "report"
+
+// PolicyContext is the named context that holds the patch policy file
+// (option "policy" names the file in it).
+const PolicyContext = "policy"
 
 // DefaultReportFile is read from the report context when no file is named.
 const DefaultReportFile = "report.json"
@@ -90,6 +97,12 @@ type Options struct {
 	// each patched manifest, for exports that keep annotations (OCI media
 	// types; Docker's refuse them).
 	LineageAnnotations bool
+	// PolicyFile is the patch policy's path in the policy context
+	// (policy/rules, docs/policy.md); empty for none.
+	PolicyFile string
+	// FailOnEOL fails the patch of an end-of-life release instead of
+	// warning.
+	FailOnEOL bool
 	// BuildKit holds the standard options a client sets; the frontend
 	// reads them through dockerui, never from here.
 	BuildKit BuildKitOptions
@@ -140,11 +153,14 @@ func ParseOptions(attrs map[string]string) (Options, error) {
 	}
 	if err := boolOptions(attrs, map[string]*bool{
 		KeyIgnoreErrors: &o.IgnoreErrors, KeyUpdateAll: &o.UpdateAll, KeyPatchedOnly: &o.PatchedOnly, KeyVEXAttestation: &o.AttestVEX,
-		KeyLineage: &o.LineageAnnotations,
+		KeyLineage: &o.LineageAnnotations, KeyFailOnEOL: &o.FailOnEOL,
 	}); err != nil {
 		return o, err
 	}
 	if o.ReportFile, err = reportOption(attrs, o.UpdateAll); err != nil {
+		return o, err
+	}
+	if o.PolicyFile, err = contextPath(KeyPolicy, lookup(attrs, KeyPolicy), PolicyContext); err != nil {
 		return o, err
 	}
 	o.BuildKit = BuildKitOptions{
@@ -173,13 +189,17 @@ func (o Options) Attrs() map[string]string {
 		set(KeyReport, o.ReportFile)
 		set(KeyReportContext, "local:"+ReportContext)
 	}
+	if o.PolicyFile != "" {
+		set(KeyPolicy, o.PolicyFile)
+		set(KeyPolicyContext, "local:"+PolicyContext)
+	}
 	set(KeyRepoMirror, distros.FormatMirrors(o.Mirrors))
 	if o.FetchTimeout > 0 {
 		set(KeyFetchTimeout, o.FetchTimeout.String())
 	}
 	for k, b := range map[string]bool{
 		KeyIgnoreErrors: o.IgnoreErrors, KeyUpdateAll: o.UpdateAll, KeyPatchedOnly: o.PatchedOnly,
-		KeyVEXAttestation: o.AttestVEX, KeyLineage: o.LineageAnnotations,
+		KeyVEXAttestation: o.AttestVEX, KeyLineage: o.LineageAnnotations, KeyFailOnEOL: o.FailOnEOL,
 	} {
 		if b {
 			attrs[k] = "true"
@@ -240,10 +260,18 @@ func reportOption(attrs map[string]string, updateAll bool) (string, error) {
 		}
 		return DefaultReportFile, nil
 	}
+	return contextPath(KeyReport, f, ReportContext)
+}
+
+// contextPath reads an option naming a path inside a named context; ""
+// stays "". "." is the context itself (a directory of reports).
+func contextPath(key, f, context string) (string, error) {
+	if f == "" {
+		return "", nil
+	}
 	clean := path.Clean(strings.TrimPrefix(f, "/"))
-	// "." is the context itself: a directory of reports.
 	if strings.HasPrefix(clean, "../") || clean == ".." {
-		return "", fmt.Errorf("parsing option %s=%q: must name a file or directory inside the %q context", KeyReport, f, ReportContext)
+		return "", fmt.Errorf("parsing option %s=%q: must name a file or directory inside the %q context", key, f, context)
 	}
 	return clean, nil
 }

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/plan"
+	"github.com/darn-dev/darn/policy/rules"
 	"github.com/darn-dev/darn/vex"
 )
 
@@ -39,6 +41,14 @@ type Summary struct {
 	// BelowFixed lists planned packages still below their fixed version,
 	// kept because of ignore-errors.
 	BelowFixed []plan.Item `json:"belowFixed,omitempty"`
+	// LeftOut lists what the patch policy left out, package or single
+	// vulnerability, each with its rule.
+	LeftOut []rules.LeftOut `json:"leftOut,omitempty"`
+	// Unfixable lists the vulnerabilities at or above the policy's floor
+	// with no fix ("PACKAGE ID SEVERITY"), when a policy is set.
+	Unfixable []string `json:"unfixable,omitempty"`
+	// EOL is the release's end-of-life status.
+	EOL *distros.EOL `json:"eol,omitempty"`
 }
 
 // Fixed lists the vulnerabilities the summary's platform verified fixed:
@@ -63,10 +73,16 @@ func PlanText(sums []Summary) []byte {
 			continue
 		}
 		fmt.Fprintf(&b, "%s (%s) %s@%s\n", s.Platform, s.OS, s.Image, s.Digest)
+		if s.EOL != nil && s.EOL.Status != distros.EOLUnknown {
+			fmt.Fprintf(&b, "  end of life: %s %s\n", s.EOL.Status, s.EOL.Date)
+		}
 		tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  PACKAGE\tINSTALLED\tFIXED\tACTION\tVULNERABILITIES")
+		fmt.Fprintln(tw, "  PACKAGE\tINSTALLED\tFIXED\tACTION\tVULNERABILITIES / REASON")
 		for _, it := range s.Plan.Items {
 			ids := strings.Join(append(append([]string(nil), it.Fixes...), it.Unfixed...), " ")
+			if it.Reason != "" {
+				ids = it.Reason
+			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Name, dash(it.Installed), dash(it.Fixed), it.Action, ids)
 		}
 		_ = tw.Flush()
@@ -93,7 +109,7 @@ func (in Inspection) Warnings(r NamedReport, p plan.Plan, image, platform string
 	for _, it := range p.Items {
 		byAction[it.Action] = append(byAction[it.Action], it.Name)
 	}
-	for _, a := range []plan.Action{plan.ActionNotInstalled, plan.ActionNoFix} {
+	for _, a := range []plan.Action{plan.ActionNotInstalled, plan.ActionNoFix, plan.ActionLeftOut} {
 		if names := byAction[a]; len(names) > 0 {
 			msgs = append(msgs, fmt.Sprintf("%s (%s): %s", actionText(a), platform, strings.Join(names, ", ")))
 		}
@@ -121,6 +137,8 @@ func actionText(a plan.Action) string {
 		return "reported but not installed, skipped"
 	case plan.ActionNoFix:
 		return "no fix available yet"
+	case plan.ActionLeftOut:
+		return "left out by the patch policy (the plan names each rule)"
 	default:
 		return string(a)
 	}

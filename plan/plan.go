@@ -31,6 +31,9 @@ const (
 	// ActionUnavailable means the image's repositories offer no version at
 	// or above the fix (kept with ignore-errors).
 	ActionUnavailable Action = "unavailable"
+	// ActionLeftOut means the patch policy left the package out; Reason
+	// names the rule.
+	ActionLeftOut Action = "left-out"
 )
 
 // Item is the plan for one binary package.
@@ -51,6 +54,9 @@ type Item struct {
 	Fixes []string `json:"fixes,omitempty"`
 	// Unfixed are the vulnerability ids with no fix available.
 	Unfixed []string `json:"unfixed,omitempty"`
+	// Reason says why the package is left alone, when a rule says so
+	// (ActionLeftOut: the policy's rule, by file, line and column).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Plan is the update plan for one image (one platform).
@@ -172,4 +178,33 @@ func AllUpgrades(installed []Package, candidates map[string]string, cmp Comparer
 	}
 	sort.Slice(plan.Items, func(i, j int) bool { return plan.Items[i].Name < plan.Items[j].Name })
 	return plan, errors.Join(errs...)
+}
+
+// LeaveOut marks the packages the patch policy left out (name → rule): an
+// item of the plan becomes ActionLeftOut with the rule as Reason, and a
+// package the policy took out of the report before planning gets an item
+// of its own, with its installed version.
+func LeaveOut(p Plan, installed []Package, rules map[string]string) Plan {
+	version := map[string]string{}
+	for _, pkg := range installed {
+		if pkg.Installed {
+			version[pkg.Name] = pkg.Version
+		}
+	}
+	out := Plan{Items: make([]Item, 0, len(p.Items)+len(rules))}
+	seen := map[string]bool{}
+	for _, it := range p.Items {
+		if r, ok := rules[it.Name]; ok {
+			it.Action, it.Reason, it.Version = ActionLeftOut, r, ""
+		}
+		seen[it.Name] = true
+		out.Items = append(out.Items, it)
+	}
+	for name, r := range rules {
+		if !seen[name] {
+			out.Items = append(out.Items, Item{Name: name, Installed: version[name], Action: ActionLeftOut, Reason: r})
+		}
+	}
+	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
+	return out
 }

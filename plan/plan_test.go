@@ -102,3 +102,25 @@ func TestAllUpgrades(t *testing.T) {
 		t.Errorf("AllUpgrades = %+v, want %+v", plan.Items, want)
 	}
 }
+
+// LeaveOut marks planned packages and adds those the policy took out of
+// the report, in name order, each with its rule.
+func TestLeaveOut(t *testing.T) {
+	p := Plan{Items: []Item{
+		{Name: "libc6", Installed: "2.36-9", Fixed: "2.36-10", Action: ActionUpgrade},
+		{Name: "tar", Installed: "1.34", Fixed: "1.35", Action: ActionUpgrade},
+	}}
+	installed := []Package{{Name: "apt", Version: "2.6.1", Installed: true}, {Name: "libc6", Version: "2.36-9", Installed: true}}
+	got := LeaveOut(p, installed, map[string]string{"tar": "p.yaml:3:5: packages.exclude tar", "apt": "p.yaml:2:11: severity low is below the floor high"})
+	want := []Item{
+		{Name: "apt", Installed: "2.6.1", Action: ActionLeftOut, Reason: "p.yaml:2:11: severity low is below the floor high"},
+		{Name: "libc6", Installed: "2.36-9", Fixed: "2.36-10", Action: ActionUpgrade},
+		{Name: "tar", Installed: "1.34", Fixed: "1.35", Action: ActionLeftOut, Reason: "p.yaml:3:5: packages.exclude tar"},
+	}
+	if !reflect.DeepEqual(got.Items, want) {
+		t.Errorf("LeaveOut = %+v\nwant %+v", got.Items, want)
+	}
+	if len(got.Upgrades()) != 1 {
+		t.Errorf("only libc6 is upgraded: %+v", got.Upgrades())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/darn-dev/darn/distros"
 )
@@ -49,7 +50,11 @@ type imageOptions struct {
 	// sourceDateEpoch (seconds) makes the patched image reproducible;
 	// $SOURCE_DATE_EPOCH when the flag is not given, as in buildx.
 	sourceDateEpoch string
-	builder         builderOptions
+	// policy is a patch policy file (docs/policy.md); failOnEOL fails the
+	// patch of an end-of-life release.
+	policy    string
+	failOnEOL bool
+	builder   builderOptions
 }
 
 const imageExamples = `  # Patch the packages a Trivy report names and push the result as debian:12-patched
@@ -109,8 +114,15 @@ func imageCmd(dockerCLI command.Cli) *cobra.Command {
 	f.StringVar(&o.vexFile, "vex", "", "Write an OpenVEX document of the vulnerabilities verified fixed to this file")
 	f.StringVar(&o.sourceDateEpoch, "source-date-epoch", "", "Timestamp (seconds since 1970) of the patch, for byte-for-byte reproducible images (default $SOURCE_DATE_EPOCH)")
 	f.DurationVar(&o.fetchTimeout, "fetch-timeout", 0, "Fail a package download or index refresh after this long without an answer, per request and attempt (default 30s)")
+	addPolicyFlags(f, &o)
 	addBuilderFlags(f, &o.builder)
 	return cmd
+}
+
+// addPolicyFlags adds the patch policy flags "image" and "plan" share.
+func addPolicyFlags(f *pflag.FlagSet, o *imageOptions) {
+	f.StringVar(&o.policy, "policy", "", "Patch policy (YAML or JSON): severity floor, packages to include or exclude, vulnerabilities to ignore, per-image rules (see docs/policy.md)")
+	f.BoolVar(&o.failOnEOL, "fail-on-eol", false, "Fail when the image's release is end of life (default: warn)")
 }
 
 // validate checks flag combinations that need no daemon, and derives the

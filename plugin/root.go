@@ -45,12 +45,19 @@ func Main() int {
 	if err == nil {
 		return exitOK
 	}
+	if errors.Is(err, errChangesPending) {
+		return exitChangesPending
+	}
 	fmt.Fprintln(dockerCLI.Err(), "ERROR:", err)
 	return exitCode(err)
 }
 
 // exitCode maps an error to docker-patch's exit code.
 func exitCode(err error) int {
+	var pe planError
+	if errors.As(err, &pe) {
+		return exitError
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
@@ -84,6 +91,7 @@ func NewRootCmd(dockerCLI command.Cli) *cobra.Command {
 	cmd.SetFlagErrorFunc(flagError)
 	cmd.AddCommand(imageCmd(dockerCLI))
 	cmd.AddCommand(policyCmd(dockerCLI))
+	cmd.AddCommand(planCmd(dockerCLI))
 	return cmd
 }
 

@@ -110,7 +110,7 @@ func openBuilder(ctx context.Context, dockerCLI command.Cli, b builderOptions, p
 // caller, who may still change them), the exports and the registry
 // credentials of the docker CLI's config.
 func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, patch.Options, error) {
-	locals, file, err := o.reportLocal()
+	locals, file, policyFile, err := o.reportLocal()
 	if err != nil {
 		return client.SolveOpt{}, patch.Options{}, err
 	}
@@ -118,6 +118,7 @@ func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, patch.Op
 	if err != nil {
 		return client.SolveOpt{}, patch.Options{}, err
 	}
+	opts.PolicyFile = policyFile
 	exports, err := o.exports()
 	if err != nil {
 		return client.SolveOpt{}, patch.Options{}, err
@@ -138,16 +139,26 @@ func (o imageOptions) solveOpt(dockerCLI command.Cli) (client.SolveOpt, patch.Op
 }
 
 // reportLocal shares the report files (reportFS) as the local context
-// "report" and returns the report option; update-all reads no report.
-func (o imageOptions) reportLocal() (map[string]fsutil.FS, string, error) {
+// "report", and the policy file as "policy", and returns the report
+// option; update-all reads no report.
+func (o imageOptions) reportLocal() (locals map[string]fsutil.FS, file, policyFile string, err error) {
+	locals = map[string]fsutil.FS{}
+	if o.policy != "" {
+		fs, f, err := reportFS(o.policy)
+		if err != nil {
+			return nil, "", "", fmt.Errorf("--policy: %w", err)
+		}
+		locals[patch.PolicyContext], policyFile = fs, f
+	}
 	if o.updateAll {
-		return nil, "", nil
+		return locals, "", policyFile, nil
 	}
 	fs, file, err := reportFS(o.report)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return map[string]fsutil.FS{patch.ReportContext: fs}, file, nil
+	locals[patch.ReportContext] = fs
+	return locals, file, policyFile, nil
 }
 
 // patchOptions is the one table from plugin flags to frontend options:
@@ -155,7 +166,7 @@ func (o imageOptions) reportLocal() (map[string]fsutil.FS, string, error) {
 func (o imageOptions) patchOptions(reportFile string) (patch.Options, error) {
 	opts := patch.Options{
 		ReportFile: reportFile, Mirrors: o.mirrors, FetchTimeout: o.fetchTimeout,
-		IgnoreErrors: o.ignoreErrors, UpdateAll: o.updateAll,
+		IgnoreErrors: o.ignoreErrors, UpdateAll: o.updateAll, FailOnEOL: o.failOnEOL,
 		BuildKit: patch.BuildKitOptions{Platform: o.platform, NoCache: o.noCache, SourceDateEpoch: o.sourceDateEpoch},
 	}
 	if o.network == "host" {

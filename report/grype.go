@@ -42,7 +42,8 @@ type grypeMatch struct {
 }
 
 type grypeVulnerability struct {
-	ID string `json:"id"`
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
 	// Fix is nil in reports before grype 0.8.0, which recorded no fix.
 	Fix *grypeFix `json:"fix"`
 }
@@ -215,7 +216,7 @@ func grypeSource(a grypeArtifact, meta grypeMetadata) string {
 // or a CPE range) that the distro does not ship as a fix, and a plan must
 // not try to install them. The state is kept as Status either way.
 func grypeVuln(v grypeVulnerability, pkgType, installed string) Vulnerability {
-	out := Vulnerability{ID: v.ID}
+	out := Vulnerability{ID: v.ID, Severity: normSeverity(v.Severity)}
 	if v.Fix == nil {
 		return out
 	}

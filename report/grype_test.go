@@ -119,7 +119,7 @@ func TestParseGrypeShapes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if !reflect.DeepEqual(got, tc.want) {
+			if !reflect.DeepEqual(withoutSeverity(got), tc.want) {
 				t.Errorf("Parse mismatch\ngot:  %s\nwant: %s", toJSON(t, got), toJSON(t, tc.want))
 			}
 		})
@@ -267,6 +267,51 @@ func TestGrypeTarget(t *testing.T) {
 		artifact, arch := grypeTarget([]byte(tc.raw))
 		if artifact != tc.artifact || arch != tc.arch {
 			t.Errorf("grypeTarget(%s) = %q, %q; want %q, %q", tc.raw, artifact, arch, tc.artifact, tc.arch)
+		}
+	}
+}
+
+// withoutSeverity clears the severities, which the shape tables leave out
+// (TestSeverities checks them).
+func withoutSeverity(r Report) Report {
+	for i := range r.Packages {
+		for j := range r.Packages[i].Vulnerabilities {
+			r.Packages[i].Vulnerabilities[j].Severity = ""
+		}
+	}
+	return r
+}
+
+// Severities are read from both scanners, upper-cased, a repeated ID
+// keeping its highest.
+func TestSeverities(t *testing.T) {
+	for file, want := range map[string]map[string]string{
+		"grype-deb.json": {"CVE-2023-5678": "MEDIUM", "CVE-2024-2511": "NEGLIGIBLE", "CVE-2023-4039": "LOW"},
+		"trivy-v2.json":  {"CVE-2011-3374": "LOW"},
+	} {
+		got, err := Parse(readTestdata(t, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]string{}
+		for _, p := range got.Packages {
+			for _, v := range p.Vulnerabilities {
+				seen[v.ID] = v.Severity
+			}
+		}
+		for id, sev := range want {
+			if seen[id] != sev {
+				t.Errorf("%s: %s has severity %q, want %s", file, id, seen[id], sev)
+			}
+		}
+	}
+	merged := mergeVulns([]Vulnerability{{ID: "A", Severity: "LOW"}, {ID: "A", Severity: "HIGH"}, {ID: "A", Severity: "MEDIUM"}})
+	if merged[0].Severity != "HIGH" {
+		t.Errorf("merged severity %q, want HIGH", merged[0].Severity)
+	}
+	for s, r := range map[string]int{"critical": 5, "High": 4, "": 0, "bogus": 0, "NEGLIGIBLE": 1} {
+		if SeverityRank(s) != r {
+			t.Errorf("SeverityRank(%q) = %d, want %d", s, SeverityRank(s), r)
 		}
 	}
 }

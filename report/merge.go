@@ -33,7 +33,8 @@ func sortPackages(byKey map[pkgKey]*Package) []Package {
 
 // mergeVulns sorts by ID and folds repeated IDs into one: a package can be
 // listed once per layer or data source. Fixed versions are united in the
-// order first seen, and the first non-empty status is kept.
+// order first seen, the first non-empty status is kept, and the highest
+// severity.
 func mergeVulns(vulns []Vulnerability) []Vulnerability {
 	at := make(map[string]int, len(vulns))
 	// fixes holds the fixed versions of the IDs seen more than once,
@@ -57,6 +58,9 @@ func mergeVulns(vulns []Vulnerability) []Vulnerability {
 			set.add(f)
 		}
 		out[i].Status = cmp.Or(out[i].Status, v.Status)
+		if SeverityRank(v.Severity) > SeverityRank(out[i].Severity) || out[i].Severity == "" {
+			out[i].Severity = cmp.Or(v.Severity, out[i].Severity)
+		}
 	}
 	for i, set := range fixes {
 		out[i].FixedVersions = set.list

@@ -1,5 +1,10 @@
 package report
 
+import (
+	"slices"
+	"strings"
+)
+
 // Report is the scanner-neutral form of a vulnerability report: the OS
 // packages it names, with every vulnerability and fixed version it lists.
 // Fixed versions are kept as written; choosing the highest one needs the
@@ -71,6 +76,32 @@ type Vulnerability struct {
 	FixedVersions []string
 	// Status is the scanner's own status word ("fixed", "affected", ...).
 	Status string
+	// Severity is the scanner's severity, upper-case: UNKNOWN, NEGLIGIBLE
+	// (Grype), LOW, MEDIUM, HIGH or CRITICAL; empty when not recorded.
+	Severity string
+}
+
+// severities orders the severity words, lowest first.
+var severities = []string{"UNKNOWN", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+
+// SeverityRank orders a severity: 0 for UNKNOWN (and unrecorded or
+// unrecognised words), up to 5 for CRITICAL.
+func SeverityRank(s string) int {
+	return max(slices.Index(severities, strings.ToUpper(strings.TrimSpace(s))), 0)
+}
+
+// ValidSeverity says whether s names a severity (any case).
+func ValidSeverity(s string) bool {
+	return slices.Contains(severities, strings.ToUpper(strings.TrimSpace(s)))
+}
+
+// normSeverity is a scanner's severity word as Vulnerability keeps it.
+func normSeverity(s string) string {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s != "" && !slices.Contains(severities, s) {
+		return "UNKNOWN"
+	}
+	return s
 }
 
 // Fixable reports whether any fixed version is known.

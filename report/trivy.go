@@ -68,6 +68,7 @@ type trivyVuln struct {
 	InstalledVersion string
 	FixedVersion     string
 	Status           string
+	Severity         string
 }
 
 type trivyPackage struct {
@@ -250,6 +251,7 @@ func trivyPackages(results []trivyResult) ([]Package, error) {
 				ID:            v.VulnerabilityID,
 				FixedVersions: splitFixed(v.FixedVersion),
 				Status:        v.Status,
+				Severity:      normSeverity(v.Severity),
 			})
 		}
 	}
