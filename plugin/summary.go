@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/plan"
 )
@@ -47,6 +48,14 @@ func printPlatform(w io.Writer, s patch.Summary) {
 		fmt.Fprintf(w, "  patched before by darn: patched again from the original %s, with every fix so far in one layer\n", s.Original)
 	}
 	printSkipped(w, s.Plan)
+	for _, it := range s.Plan.Items {
+		if it.Action == plan.ActionLeftOut {
+			fmt.Fprintf(w, "  left out by the policy: %s (%s)\n", it.Name, it.Reason)
+		}
+	}
+	if s.EOL != nil && (s.EOL.Status == distros.EOLEnded || s.EOL.Status == distros.EOLSoon) {
+		fmt.Fprintf(w, "  end of life: %s %s\n", s.EOL.Status, s.EOL.Date)
+	}
 	for _, it := range s.BelowFixed {
 		fmt.Fprintf(w, "  BELOW FIXED VERSION (kept by --ignore-errors): %s needs >= %s\n", it.Name, it.Fixed)
 	}

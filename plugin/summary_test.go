@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/darn-dev/darn/distros"
 	"github.com/darn-dev/darn/patch"
 	"github.com/darn-dev/darn/plan"
 )
@@ -17,7 +18,9 @@ func TestPrintSummary(t *testing.T) {
 			{Name: "libc6", Action: plan.ActionUpgrade},
 			{Name: "tar", Action: plan.ActionNoFix},
 			{Name: "zlib1g", Action: plan.ActionAlreadyFixed},
+			{Name: "tzdata", Action: plan.ActionLeftOut, Reason: "p.yaml:3:13: packages.exclude tzdata"},
 		}},
+		EOL: &distros.EOL{Status: distros.EOLSoon, Date: "2026-12-31"},
 		Changes: []plan.Change{
 			{Name: "libc-bin", From: "1", To: "2"},
 			{Name: "libc6", From: "1", To: "2", Planned: true, Fixes: []string{"CVE-1", "CVE-2"}},
@@ -31,6 +34,7 @@ func TestPrintSummary(t *testing.T) {
 	for _, want := range []string{
 		"linux/amd64 (debian 12) debian:12@sha256:abc",
 		"already fixed: zlib1g", "no fix available yet: tar",
+		"left out by the policy: tzdata (p.yaml:3:13: packages.exclude tzdata)", "end of life: ending-soon 2026-12-31",
 		"libc-bin  1     2   (dependency)", "libc6     1     2   CVE-1 CVE-2",
 		"patched image: debian:12-patched (pushed)",
 	} {
