@@ -30,7 +30,11 @@
 #     manifest,zypper,tooling} with rpm databases (or Azure Linux's rpm
 #     manifests) of those packages, the offline one's repository file on a
 #     host that never resolves, and darn-test/rpm:dnf-multi, an OCI index of
-#     the dnf image for linux/amd64 and linux/arm64 (rpm-multi.sh).
+#     the dnf image for linux/amd64 and linux/arm64 (rpm-multi.sh),
+#   - an apk world (see apk.sh): signed apk packages (x86_64, aarch64) in
+#     signed repositories (and tampered copies) below the mirror at /apk/,
+#     and darn-test/apk:{alpine,wolfi}, their apk databases listing those
+#     packages (wolfi an OCI index for linux/amd64 and linux/arm64).
 # It is idempotent: a rerun reuses live daemons and images already pushed.
 #
 # Per-clone state lives in $ROOT/.testbed; caches that a fresh clone on the
@@ -43,7 +47,8 @@
 # DARN_BUILDX_BUILDER (darn-testbed), DARN_TESTBED_DOCKERD (1; 0 = no
 # docker.io and no dockerd), DARN_TESTBED_MULTIARCH (1; 0 = no qemu, no
 # arm64 rootfs and no multi-platform image), DARN_TESTBED_RPM (1; 0 = no
-# RPM packages, repository or images), DOCKER_CONFIG (where the buildx
+# RPM packages, repository or images), DARN_TESTBED_APK (1; 0 = no apk
+# packages, repositories or images), DOCKER_CONFIG (where the buildx
 # plugin and builder go; default ~/.docker).
 set -euo pipefail
 
@@ -55,6 +60,8 @@ source "$TESTBED_DIR/mirror.sh"
 source "$TESTBED_DIR/multiarch.sh"
 # shellcheck source=rpm.sh
 source "$TESTBED_DIR/rpm.sh"
+# shellcheck source=apk.sh
+source "$TESTBED_DIR/apk.sh"
 
 APT_PACKAGES=(
 	runc debootstrap debian-archive-keyring docker-registry skopeo jq
@@ -960,6 +967,9 @@ write_env() {
 		"DARN_RPM_MULTI_IMAGE=$(rpm_image_ref "$RPM_MULTI_TAG")"
 		"DARN_RPM_MULTI_IMAGE_DIGEST=$RPM_MULTI_DIGEST"
 	)
+	# The apk world (apk.sh): repository URLs, the key, the images, and the
+	# installed and fixed versions (name=version,...).
+	[[ $APK_ENABLED == 0 ]] || mapfile -t -O "${#vars[@]}" vars < <(apk_env)
 	: >"$tmp"
 	for kv in "${vars[@]}"; do
 		[[ $kv =~ ^[A-Z_]+=[^[:space:]\"\'\$\`\;\&\|]+$ ]] || die "cannot write '$kv' to the env file unquoted"
@@ -1015,6 +1025,7 @@ main() {
 	check_mirror
 	# After the mirror server: the RPM images name its port.
 	[[ $RPM_ENABLED == 0 ]] || ensure_rpm
+	[[ $APK_ENABLED == 0 ]] || ensure_apk
 	write_env
 	rc=$(($(now_ms) - t0))
 	log "ready in $((rc / 1000)).$(printf '%03d' $((rc % 1000)) | cut -c1)s; source $STATE/env"

@@ -40,10 +40,20 @@ func GrypeRPM(image string, rel distros.Release, fixes []Fix) ([]byte, error) {
 	return grypeReport(image, rel, "rpm", fixes)
 }
 
-// GrypeAPK writes fixes as Grype's `-o json` report of an apk image (the
-// distro Grype names it by, apk artifacts).
-func GrypeAPK(image string, rel distros.Release, fixes []Fix) ([]byte, error) {
-	return grypeReport(image, rel, "apk", fixes)
+// GrypeAPK writes fixes as Grype's `-o json` report of one platform of an
+// apk image (the distro Grype names it by, apk artifacts, the image's
+// architecture in source.target as Grype records it).
+func GrypeAPK(image, arch string, rel distros.Release, fixes []Fix) ([]byte, error) {
+	dt, err := grypeReport(image, rel, "apk", fixes)
+	if err != nil || arch == "" {
+		return dt, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(dt, &doc); err != nil {
+		return nil, err
+	}
+	doc["source"].(map[string]any)["target"].(map[string]any)["architecture"] = arch
+	return json.MarshalIndent(doc, "", "  ")
 }
 
 // grypeReport writes a Grype report of artifacts of type typ; an rpm

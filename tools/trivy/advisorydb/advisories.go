@@ -14,20 +14,23 @@ import (
 // Advisory is one fixed vulnerability of one package in one release, as an
 // advisories file lists it.
 type Advisory struct {
-	// Distro is the os-release ID: debian, rocky, azurelinux or
-	// opensuse-leap.
+	// Distro is the os-release ID: debian, rocky, azurelinux,
+	// opensuse-leap, alpine or wolfi.
 	Distro string `json:"distro"`
 	// Release is the version Trivy looks the distro's advisories up by:
-	// "12" (debian), "9" (rocky), "3.0" (azurelinux), "15.6" (opensuse-leap).
-	Release string `json:"release"`
+	// "12" (debian), "9" (rocky), "3.0" (azurelinux), "15.6"
+	// (opensuse-leap), "3.20" (alpine); none for wolfi.
+	Release string `json:"release,omitempty"`
 	// SourcePackage names the source package, for the distros whose
-	// detector looks source packages up (debian, azurelinux).
+	// detector looks source packages up (debian, azurelinux; alpine and
+	// wolfi: the origin, o: in the installed database).
 	SourcePackage string `json:"source_package,omitempty"`
 	// Package names the binary package, for the distros whose detector
 	// looks binary packages up (rocky, opensuse-leap).
 	Package         string `json:"package,omitempty"`
 	VulnerabilityID string `json:"vulnerability_id"`
-	// FixedVersion is a Debian version, or an RPM "[epoch:]version-release".
+	// FixedVersion is a Debian version, an RPM "[epoch:]version-release"
+	// or an apk "version-rN".
 	FixedVersion string `json:"fixed_version"`
 	// Arches limits a rocky advisory to these architectures; none means
 	// every one.
@@ -126,11 +129,14 @@ func (a Advisory) validate() error {
 		{"vulnerability_id", a.VulnerabilityID},
 		{"fixed_version", a.FixedVersion},
 	} {
-		if strings.TrimSpace(f.val) == "" {
+		if strings.TrimSpace(f.val) == "" && (f.key != "release" || !d.noRelease) {
 			return fmt.Errorf("%s is empty", f.key)
 		}
 	}
 	if _, err := d.platform(a.Release); err != nil {
+		return err
+	}
+	if err := d.checkID(a.VulnerabilityID); err != nil {
 		return err
 	}
 	if err := d.version(a.FixedVersion); err != nil {

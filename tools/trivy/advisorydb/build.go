@@ -162,6 +162,17 @@ func putAzure(dbc db.Operation, tx *bolt.Tx, plat string, a Advisory, detail dbt
 	return putDetail(dbc, tx, vulnerability.AzureLinux, a, detail)
 }
 
+// putSecDB stores as trivy-db's Alpine and Wolfi vulnsrcs do (their
+// saveSecFixes): a bare advisory keyed by origin. Their secdbs carry no
+// severity; Trivy shows the NVD's for the ID, so the detail goes there.
+func putSecDB(dbc db.Operation, tx *bolt.Tx, plat string, a Advisory, detail dbtypes.VulnerabilityDetail) error {
+	adv := dbtypes.Advisory{FixedVersion: a.FixedVersion}
+	if err := dbc.PutAdvisoryDetail(tx, a.VulnerabilityID, a.name(), []string{plat}, adv); err != nil {
+		return err
+	}
+	return putDetail(dbc, tx, vulnerability.NVD, a, detail)
+}
+
 // putDetail stores the vulnerability detail under source and the ID.
 func putDetail(dbc db.Operation, tx *bolt.Tx, src dbtypes.SourceID, a Advisory, detail dbtypes.VulnerabilityDetail) error {
 	if err := dbc.PutVulnerabilityDetail(tx, a.VulnerabilityID, src, detail); err != nil {

@@ -12,6 +12,7 @@ import (
 	dbtypes "github.com/aquasecurity/trivy-db/pkg/types"
 	"github.com/aquasecurity/trivy-db/pkg/vulnsrc/bucket"
 	"github.com/aquasecurity/trivy-db/pkg/vulnsrc/vulnerability"
+	apkversion "github.com/knqyf263/go-apk-version"
 	debversion "github.com/knqyf263/go-deb-version"
 	rpmversion "github.com/knqyf263/go-rpm-version"
 )
@@ -35,12 +36,14 @@ import (
 //
 //   - debian: bucket "debian <major>" (osver.Major of debian_version), keyed
 //     by source package; advisory severity is the package's severity.
+//
 //   - rocky: bucket "rocky <major>" (osver.Major of VERSION_ID, "9.4" → "9"),
 //     keyed by binary package name (modular packages as
 //     "module:stream::name"; SOURCERPM is not used), value
 //     types.Advisories. With Entries, only entries whose Arches hold the
 //     package's arch (rpmdb ARCH, "None" when empty) count; without Entries
 //     the top-level FixedVersion counts for every arch. Source "rocky".
+//
 //   - azurelinux: bucket "Azure Linux <major.minor>" (osver.Minor, "3.0"),
 //     keyed by source package name, split from SOURCERPM
 //     ("darn-libfoo-1.0-1.src.rpm" → "darn-libfoo"), the installed version
@@ -49,10 +52,32 @@ import (
 //     var/lib/rpmmanifest/container-manifest-2 (rpm -qa lines of 10
 //     tab-separated fields: NAME, VERSION-RELEASE, INSTALLTIME, BUILDTIME,
 //     VENDOR, (none), SIZE, ARCH, EPOCHNUM, SOURCERPM). Source "azure".
+//
 //   - opensuse-leap: bucket "openSUSE Leap <VERSION_ID>" ("15.6", as is),
 //     keyed by binary package name; no arch. Source "suse-cvrf". Leap 15.6
 //     is past its end of life in Trivy's table (2025-12-31): Trivy warns
 //     and still reports.
+//
+//   - alpine: bucket "alpine <major.minor>" (osver.Minor of VERSION_ID or
+//     etc/alpine-release, "3.20.3" → "3.20"; a release taken from
+//     etc/apk/repositories wins over it, but only for URLs of the form
+//     scheme://host/alpine/vX.Y/…, whose host has no port, which the test
+//     bed's 127.0.0.1:PORT never matches), keyed by origin (the installed
+//     database's o:, the source package; the package name when it has
+//     none); no arch. Trivy's apk analyzer reads lib/apk/db/installed and
+//     usr/lib/apk/db/installed. trivy-db's Alpine vulnsrc keeps only
+//     CVE- and GHSA- IDs from the secdb, and stores no vulnerability
+//     detail: the severity Trivy shows is the NVD's record of the ID, so
+//     the detail goes under "nvd" here. Source "alpine". Alpine 3.20 is
+//     past its end of life in Trivy's table (2026-04-01): Trivy warns
+//     and still reports.
+//
+//   - wolfi: the one bucket "wolfi" for every image (os-release ID=wolfi;
+//     VERSION_ID must be set for Trivy to detect the OS, its value is not
+//     used), keyed by origin like alpine; only CVE- IDs; severity from
+//     "nvd" too. Source "wolfi".
+//
+// The apk detectors compare versions with go-apk-version.
 //
 // The RPM detectors compare "[epoch:]version-release" with go-rpm-version;
 // the installed side carries the rpmdb epoch, so a fix for an epoch 1
@@ -74,6 +99,13 @@ type distro struct {
 	binary bool
 	// arches is set when an advisory may be limited to architectures.
 	arches bool
+	// noRelease is set when the distro has one bucket for every release:
+	// an advisory gives none.
+	noRelease bool
+	// ids, when set, is what the distro's vulnsrc keeps of vulnerability
+	// IDs (others it drops); idsHint says so.
+	ids     *regexp.Regexp
+	idsHint string
 	// version checks a fixed version as the detector's comparator reads it.
 	version func(string) error
 	// put stores one advisory's package entry and vulnerability detail as
@@ -106,6 +138,20 @@ var distros = map[string]distro{
 		bucket:  func(r string) string { return bucket.NewAzureLinux(r).Name() },
 		version: rpmVersion, put: putAzure,
 	},
+	"alpine": {
+		source:  dbtypes.DataSource{ID: vulnerability.Alpine, Name: "darn test advisories (Alpine secdb)"},
+		release: majorMinorRelease, releaseHint: "an Alpine major.minor version such as 3.20",
+		bucket: func(r string) string { return bucket.NewAlpine(r).Name() },
+		ids:    regexp.MustCompile(`^(CVE|GHSA)-`), idsHint: "a CVE- or GHSA- ID (the Alpine vulnsrc drops others)",
+		version: apkVersion, put: putSecDB,
+	},
+	"wolfi": {
+		source:    dbtypes.DataSource{ID: vulnerability.Wolfi, Name: "darn test advisories (Wolfi secdb)"},
+		noRelease: true,
+		bucket:    func(string) string { return bucket.NewWolfi("").Name() },
+		ids:       regexp.MustCompile(`^CVE-`), idsHint: "a CVE- ID (the Wolfi vulnsrc drops others)",
+		version: apkVersion, put: putSecDB,
+	},
 	"opensuse-leap": {
 		source:  dbtypes.DataSource{ID: vulnerability.SuseCVRF, Name: "darn test advisories (openSUSE CVRF)"},
 		release: majorMinorRelease, releaseHint: "an openSUSE Leap VERSION_ID such as 15.6",
@@ -126,6 +172,12 @@ func lookupDistro(name string) (distro, error) {
 
 // platform returns the bucket Trivy reads a release's advisories from.
 func (d distro) platform(release string) (string, error) {
+	if d.noRelease {
+		if release != "" {
+			return "", fmt.Errorf("release %q: Trivy reads one bucket for every release of this distro; give none", release)
+		}
+		return d.bucket(""), nil
+	}
 	if !d.release.MatchString(release) {
 		return "", fmt.Errorf("release %q is not %s", release, d.releaseHint)
 	}
@@ -136,6 +188,34 @@ func (d distro) platform(release string) (string, error) {
 func debianVersion(v string) error {
 	_, err := debversion.NewVersion(v)
 	return err
+}
+
+// apkEVR is apk-tools' version grammar (numbers, a letter, _suffixes,
+// ~hash, -rN): go-apk-version's Valid, which Trivy uses, lets through
+// strings such as "v1.0" that apk-tools refuses.
+var apkEVR = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*)*(~[0-9a-f]+)?(-r[0-9]+)?$`)
+
+// apkVersion checks an apk fixed version as apk-tools and go-apk-version
+// read it. The package release -rN is required: every package has one,
+// and a fix names the package's full version.
+func apkVersion(v string) error {
+	m := apkEVR.FindStringSubmatch(v)
+	if m == nil || !apkversion.Valid(v) {
+		return errors.New("not an apk version")
+	}
+	if m[len(m)-1] == "" {
+		return errors.New("no -rN package release")
+	}
+	return nil
+}
+
+// checkID checks a vulnerability ID against what the distro's vulnsrc
+// keeps.
+func (d distro) checkID(id string) error {
+	if d.ids != nil && !d.ids.MatchString(id) {
+		return fmt.Errorf("vulnerability_id %q is not %s", id, d.idsHint)
+	}
+	return nil
 }
 
 // rpmEVR is "[epoch:]version-release" with rpm's version characters. The
