@@ -146,15 +146,8 @@ lint: ## Run go vet, golangci-lint (tools/lint/go.mod), shellcheck on every scri
 	cd tools/lint && $(GO) mod tidy -diff
 
 .PHONY: demo
-demo: testbed install ## Patch the sample vulnerable image end to end and show the package changes
-	set -a && source $(TESTBED)/env && set +a && \
-	  mkdir -p $(TESTBED)/demo && \
-	  echo "==> deriving a Trivy-shaped report from the security updates $$DARN_DEMO_IMAGE's sources offer" && \
-	  $(GO) run ./integration/cmd/darn-testreport report $$DARN_DEMO_IMAGE $(TESTBED)/demo/report.json && \
-	  echo "==> docker patch image $$DARN_DEMO_IMAGE --report $(TESTBED)/demo/report.json --push" && \
-	  docker patch image $$DARN_DEMO_IMAGE --report $(TESTBED)/demo/report.json --push --progress plain && \
-	  echo && echo "==> reading both images back from the registry" && \
-	  $(GO) run ./integration/cmd/darn-testreport compare $$DARN_DEMO_IMAGE $$DARN_DEMO_IMAGE-patched
+demo: ## Patch the sample vulnerable image end to end (prepares only what the demo needs; hack/demo.sh)
+	GO=$(GO) hack/demo.sh
 
 .PHONY: clean
 clean: ## Remove build outputs (not the test bed's caches)

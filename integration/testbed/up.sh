@@ -49,8 +49,19 @@
 # arm64 rootfs and no multi-platform image), DARN_TESTBED_RPM (1; 0 = no
 # RPM packages, repository or images), DARN_TESTBED_APK (1; 0 = no apk
 # packages, repositories or images), DOCKER_CONFIG (where the buildx
-# plugin and builder go; default ~/.docker).
+# plugin and builder go; default ~/.docker), DARN_TESTBED_PROFILE (full;
+# demo = only what `make demo` needs: buildkitd and buildctl, the registry
+# and the test and demo images, no buildx, variants or mirror, and with
+# the knobs above at 0; its env file then holds only those).
 set -euo pipefail
+
+PROFILE="${DARN_TESTBED_PROFILE:-full}"
+if [[ $PROFILE == demo ]]; then
+	export DARN_TESTBED_DOCKERD=0 DARN_TESTBED_MULTIARCH=0 DARN_TESTBED_RPM=0 DARN_TESTBED_APK=0
+elif [[ $PROFILE != full ]]; then
+	echo "up.sh: DARN_TESTBED_PROFILE=$PROFILE: want full or demo" >&2
+	exit 2
+fi
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -163,7 +174,11 @@ note_system_registry() {
 # from tools/go.mod when one is missing or older than tools/go.{mod,sum}.
 ensure_tool_binaries() {
 	local b stale='' t0
-	local bins=("$BUILDKITD_BIN" "$BUILDCTL_BIN" "$BUILDX_BIN")
+	local bins=("$BUILDKITD_BIN" "$BUILDCTL_BIN" "$BUILDX_BIN") pkgs=(github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl github.com/docker/buildx/cmd/buildx)
+	if [[ $PROFILE == demo ]]; then
+		# The demo needs no buildx: building it is a third of a cold start.
+		bins=("${bins[@]:0:2}") pkgs=("${pkgs[@]:0:2}")
+	fi
 	for b in "${bins[@]}"; do
 		if [[ ! -x $b || $ROOT/tools/go.mod -nt $b || $ROOT/tools/go.sum -nt $b ]]; then
 			stale=1
@@ -171,10 +186,11 @@ ensure_tool_binaries() {
 	done
 	[[ -n $stale ]] || return 0
 	command -v go >/dev/null || die "go is not on PATH; it is needed to build bin/buildkitd, bin/buildctl and bin/buildx"
-	log "building bin/buildkitd, bin/buildctl and bin/buildx from tools/go.mod"
+	log "building ${bins[*]#"$ROOT/"} from tools/go.mod"
 	t0=$(now_ms)
-	(cd "$ROOT/tools" && go build -o ../bin/ github.com/moby/buildkit/cmd/buildkitd \
-		github.com/moby/buildkit/cmd/buildctl github.com/docker/buildx/cmd/buildx)
+	# The versions `make tools` stamps, so that the daemons say which they are.
+	(cd "$ROOT/tools" && go build -o ../bin/ -ldflags "-X github.com/moby/buildkit/version.Version=$(go list -m -f '{{.Version}}' github.com/moby/buildkit) \
+		-X github.com/docker/buildx/version.Version=$(go list -m -f '{{.Version}}' github.com/docker/buildx)" "${pkgs[@]}")
 	# go build may leave an identical binary untouched; the mtime is our stamp.
 	touch "${bins[@]}"
 	log "built the tools in $(elapsed "$t0")"
@@ -919,6 +935,9 @@ write_env() {
 		"DARN_DEBIAN_SUITE=$SUITE"
 		"DARN_DEBIAN_MIRROR=$MIRROR"
 		"DARN_DEBIAN_SECURITY_MIRROR=$SECURITY_MIRROR"
+	)
+	# The demo profile has no variants and no mirror.
+	[[ $PROFILE == demo ]] || vars+=(
 		"DARN_TOOLING_IMAGE=$(variant_ref tooling)"
 		"DARN_TOOLING_IMAGE_DIGEST=${VARIANT_DIGEST[tooling]}"
 		"DARN_OFFLINE_IMAGE=$(variant_ref offline)"
@@ -930,7 +949,7 @@ write_env() {
 		"DARN_TAMPERED_MIRROR_URL=http://127.0.0.1:$MIRROR_PORT/tampered"
 	)
 	# pkg=version,... of the test image's pending upgrades, all on the mirror.
-	[[ -z $MIRROR_UPGRADES ]] || vars+=("DARN_MIRROR_UPGRADES=$MIRROR_UPGRADES")
+	[[ -z ${MIRROR_UPGRADES:-} ]] || vars+=("DARN_MIRROR_UPGRADES=$MIRROR_UPGRADES")
 	[[ $DOCKERD_ENABLED == 0 ]] || vars+=("DARN_DOCKER_HOST=$DOCKER_ADDR")
 	# An OCI index of the test image for linux/amd64 and linux/arm64.
 	[[ $MULTIARCH_ENABLED == 0 ]] || vars+=(
@@ -991,13 +1010,13 @@ main() {
 	note_system_registry
 	ensure_tool_binaries
 	ensure_docker_cli
-	ensure_buildx_plugin
+	[[ $PROFILE == demo ]] || ensure_buildx_plugin
 	discover_mirrors
 	ensure_registry
 	# buildkitd looks for emulators when it starts.
 	ensure_binfmt
 	ensure_buildkitd
-	ensure_buildx_builder
+	[[ $PROFILE == demo ]] || ensure_buildx_builder
 	if [[ $DOCKERD_ENABLED == 0 ]]; then
 		stop_dockerd
 	else
@@ -1011,6 +1030,13 @@ main() {
 	exec 8>"$CACHE/lock"
 	flock -w 1800 8 || die "timed out waiting for $CACHE/lock"
 	ensure_images
+	if [[ $PROFILE == demo ]]; then
+		exec 8>&-
+		check_exec
+		write_env
+		log "ready (demo profile) in $(elapsed "$t0"); source $STATE/env"
+		return 0
+	fi
 	ensure_mirror
 	ensure_variant_images
 	[[ $MULTIARCH_ENABLED == 0 ]] || ensure_multi_image
