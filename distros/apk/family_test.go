@@ -98,15 +98,7 @@ func render(t *testing.T, s distros.Step) string {
 		Family: "apk", Platform: ocispecs.Platform{OS: "linux", Architecture: "arm64"}, Target: llb.Image(testImage), TargetRef: testImage,
 		Tooling: llb.Image(testTooling), ToolingRef: testTooling,
 	}
-	def, err := darnllb.Run(s, r).Marshal(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := llbtest.Render(def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return llbtest.RenderState(t, darnllb.Run(s, r))
 }
 
 // The installer's steps run darn-apk from darn's image with the image's

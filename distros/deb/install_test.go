@@ -46,15 +46,7 @@ func runner(p ocispecs.Platform) darnllb.Runner {
 // render marshals a step as it runs and renders it for a golden file.
 func render(t *testing.T, s distros.Step, r darnllb.Runner) string {
 	t.Helper()
-	def, err := darnllb.Run(s, r).Marshal(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := llbtest.Render(def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return llbtest.RenderState(t, darnllb.Run(s, r))
 }
 
 func TestUpgradeGolden(t *testing.T) {

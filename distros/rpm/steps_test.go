@@ -40,15 +40,7 @@ func render(t *testing.T, s distros.Step) string {
 		Family: "rpm", Platform: amd64, Target: llb.Image(testImage), TargetRef: testImage,
 		Tooling: llb.Image(testTooling), ToolingRef: testTooling,
 	}
-	def, err := darnllb.Run(s, r).Marshal(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := llbtest.Render(def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return llbtest.RenderState(t, darnllb.Run(s, r))
 }
 
 // Each package manager's steps, in the image and from a tooling image,

@@ -68,15 +68,22 @@ func open(o Options) (image, error) {
 	return im, nil
 }
 
+// openIndexes reads the image and fetches its repositories' signed
+// indexes: what every command starts with.
+func openIndexes(ctx context.Context, o Options) (image, []goapk.NamedIndex, error) {
+	im, err := open(o)
+	if err != nil {
+		return im, nil, err
+	}
+	indexes, err := FetchIndexes(ctx, im.client, im.config)
+	return im, indexes, err
+}
+
 // Upgrade installs each request ("NAME>=VERSION") at the lowest version at
 // or above its fix, with the dependencies that needs, and returns what it
 // installed ("NAME OLD -> NEW").
 func Upgrade(ctx context.Context, o Options, requests []string) ([]string, error) {
-	im, err := open(o)
-	if err != nil {
-		return nil, err
-	}
-	indexes, err := FetchIndexes(ctx, im.client, im.config)
+	im, indexes, err := openIndexes(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +233,7 @@ func writeDB(o Options, im image, dt []byte) (string, error) {
 // Upgradable lists, for each installed package, the newest version the
 // repositories offer when it is newer: "NAME VERSION" lines.
 func Upgradable(ctx context.Context, o Options) ([]string, error) {
-	im, err := open(o)
-	if err != nil {
-		return nil, err
-	}
-	indexes, err := FetchIndexes(ctx, im.client, im.config)
+	im, indexes, err := openIndexes(ctx, o)
 	if err != nil {
 		return nil, err
 	}
