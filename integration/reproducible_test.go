@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/darn-dev/darn/distros"
+	"github.com/darn-dev/darn/integration/testreport"
 )
 
 // reproCase is one image patched on two builders.
@@ -28,6 +31,11 @@ func TestReproducibleAcrossBuilders(t *testing.T) {
 	o := newOfflineBed(t)
 	d := newDistrolessBed(t)
 	m := newMultiBed(t)
+	a := newAPKBed(t)
+	apkReport, err := testreport.TrivyRPM(a.alpine, distros.Release{ID: "alpine", VersionID: "3.20.3"}, a.testFixes())
+	if err != nil {
+		t.Fatal(err)
+	}
 	bks := []*ownBuildkitd{newOwnBuildkitd(t), newOwnBuildkitd(t)}
 	cases := map[string]reproCase{
 		"apt": {image: o.offline, args: append([]string{"--report", filepath.Join(writeReport(t, o.offline, o.rel, o.cands), "report.json")}, mirrorFlags(o.mirror)...)},
@@ -38,6 +46,9 @@ func TestReproducibleAcrossBuilders(t *testing.T) {
 			"--repo-mirror", os.Getenv("DARN_DEBIAN_SECURITY_MIRROR") + "=" + o.mirror + "/debian-security",
 		}},
 		"index": {image: m.image, index: true, args: []string{"--report", m.reports(t, "amd64", "arm64")}},
+		// darn-apk writes the database and settles the directories it
+		// touched to the epoch, so its layer is the same too.
+		"apk": {image: a.alpine, args: []string{"--report", writeFile(t, "trivy.json", apkReport), "--tooling-image", a.frontend}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
