@@ -37,6 +37,13 @@ type Detector interface {
 	Tooling(rel Release) (string, bool)
 }
 
+// FileDetector is a Detector that also recognises its releases from files
+// of its own, for an image without os-release (Alpine's
+// /etc/alpine-release); the patch core asks it before the report.
+type FileDetector interface {
+	DetectFiles(ctx context.Context, root FS) (Release, bool)
+}
+
 // Database reads and orders a family's installed packages.
 type Database interface {
 	// Installed reads the installed packages from an image's root, and
@@ -149,6 +156,19 @@ func (r Registry) Detect(ctx context.Context, rel Release, root FS) (Family, Rel
 		}
 	}
 	return nil, rel, false
+}
+
+// DetectFiles returns the first family that recognises the image from
+// files of its own (FileDetector), for an image without os-release.
+func (r Registry) DetectFiles(ctx context.Context, root FS) (Family, Release, bool) {
+	for _, f := range r {
+		if fd, ok := f.(FileDetector); ok {
+			if rel, ok := fd.DetectFiles(ctx, root); ok {
+				return f, rel, true
+			}
+		}
+	}
+	return nil, Release{}, false
 }
 
 // FromReport returns the first family that reads the report's OS.

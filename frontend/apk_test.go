@@ -57,3 +57,20 @@ func TestBuildAlpine(t *testing.T) {
 		t.Errorf("the installer must be announced: %q", f.warnings)
 	}
 }
+
+// An Alpine image without os-release is told by its /etc/alpine-release,
+// not by the report.
+func TestBuildAlpineWithoutOSRelease(t *testing.T) {
+	f := newFake(map[string]string{"image": "alpine:3.20", "context:report": "local:report"})
+	f.report = strings.ReplaceAll(alpineReport, `"Family":"alpine","Name":"3.20.3"`, `"Family":"alpine","Name":"3.18.0"`)
+	f.images = []string{"alpine", "ghcr.io/darn-dev/darn"}
+	f.files = map[string]string{"/etc/alpine-release": "3.20.3\n", "/lib/apk/db/installed": apkDB("libcrypto3", "3.3.2-r0")}
+	f.after = map[string]string{"/lib/apk/db/installed": apkDB("libcrypto3", "3.3.3-r0")}
+	res, err := Build(t.Context(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := summaries(t, res)[0]; s.OS != "alpine 3.20.3" {
+		t.Errorf("OS = %q, want alpine 3.20.3 from /etc/alpine-release", s.OS)
+	}
+}

@@ -39,11 +39,14 @@ func Inspect(ctx context.Context, fams distros.Registry, root distros.FS, report
 	return Inspection{Family: fam, Release: rel, Installed: inst}, nil
 }
 
-// detect finds the family of the image's os-release, or of the report's
-// OS for an image without one.
+// detect finds the family of the image's os-release; for an image without
+// one, a family's own release file (Alpine's), else the report's OS.
 func detect(ctx context.Context, fams distros.Registry, root distros.FS, reported report.OS) (distros.Family, distros.Release, error) {
 	dt, _, err := distros.ReadFirst(ctx, root, osReleasePaths...)
 	if err != nil {
+		if fam, rel, ok := fams.DetectFiles(ctx, root); ok {
+			return fam, rel, nil
+		}
 		if fam, rel, ok := fams.FromReport(reported.Family, reported.Version); ok {
 			return fam, rel, nil
 		}

@@ -15,7 +15,10 @@ type Family struct {
 	ToolingImage string
 }
 
-var _ distros.Family = Family{}
+var (
+	_ distros.Family       = Family{}
+	_ distros.FileDetector = Family{}
+)
 
 // Name implements distros.Family.
 func (Family) Name() string { return "apk" }
@@ -40,6 +43,17 @@ func (Family) Detect(ctx context.Context, rel distros.Release, root distros.FS) 
 		}
 	}
 	return rel, true
+}
+
+// DetectFiles recognises an Alpine image without os-release by its
+// /etc/alpine-release.
+func (Family) DetectFiles(ctx context.Context, root distros.FS) (distros.Release, bool) {
+	dt, err := root.ReadFile(ctx, alpineRelease)
+	v := strings.TrimSpace(string(dt))
+	if err != nil || v == "" || strings.ContainsAny(v, " \t\n") {
+		return distros.Release{}, false
+	}
+	return distros.Release{ID: "alpine", VersionID: v}, true
 }
 
 // FromReport reads the OS a scanner recorded, for an image without

@@ -143,3 +143,15 @@ func TestParseRequest(t *testing.T) {
 		}
 	}
 }
+
+// An image without os-release is recognised by /etc/alpine-release.
+func TestDetectFiles(t *testing.T) {
+	if rel, ok := (Family{}).DetectFiles(t.Context(), fakeFS{"/etc/alpine-release": "3.19.4\n"}); !ok || rel.ID != "alpine" || rel.VersionID != "3.19.4" {
+		t.Errorf("DetectFiles = %+v, %v", rel, ok)
+	}
+	for _, root := range []fakeFS{{}, {"/etc/alpine-release": ""}, {"/etc/alpine-release": "3.19 edge"}} {
+		if _, ok := (Family{}).DetectFiles(t.Context(), root); ok {
+			t.Errorf("DetectFiles(%v) recognised it", root)
+		}
+	}
+}
