@@ -53,12 +53,14 @@ func FuzzParseDatabase(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// Records without a name or version are kept for the rewrite but
+		// are no packages; named ones are unique with valid versions.
 		seen := map[string]bool{}
-		for _, e := range entries {
-			if e.Name == "" || e.Version == "" || seen[e.Name] {
-				t.Fatalf("accepted a bad record %+v", e)
+		for _, p := range Packages(entries) {
+			if _, err := parseVersion(p.Version); p.Name == "" || err != nil || seen[p.Name] {
+				t.Fatalf("accepted a bad package %+v", p)
 			}
-			seen[e.Name] = true
+			seen[p.Name] = true
 		}
 	})
 }
