@@ -116,9 +116,20 @@ fuzz: ## Run every native Go fuzz target for FUZZTIME (default 30s) each
 golden: ## Regenerate golden files
 	$(GO) test ./... -short -args -update
 
+# `make bench` (integration/cmd/darn-bench, docs/bench.md) measures darn on
+# the test bed against the floor of the same work done by hand, medians of
+# five runs, and the parsers with Go's benchmarks; it prints a table and
+# writes .testbed/bench/results.{json,png}. It prunes the bed's BuildKit
+# cache before every cold run: run nothing else on the bed meanwhile. About
+# 15 minutes on an idle 2-core machine (6 1/2 without multi); BENCH_FLAGS
+# picks a subset, e.g. BENCH_FLAGS='-only debian,parsers' or
+# '-skip multi -runs 7' (-list names the groups).
+BENCH_FLAGS ?=
+
 .PHONY: bench
-bench: ## Run the benchmarks
-	$(GO) test -short -run '^$$' -bench . -benchmem ./...
+bench: testbed frontend ## Measure darn against the floor of the same work on the test bed (docs/bench.md; BENCH_FLAGS for a subset)
+	set -a && source $(TESTBED)/env && set +a && \
+	  DARN_FRONTEND_IMAGE=$(FRONTEND_IMAGE) $(GO) run ./integration/cmd/darn-bench -out $(TESTBED)/bench $(BENCH_FLAGS)
 
 # Each step runs one self-contained script: distros/shared.sh, the family's
 # common.sh, then (for steps that write into another root) distros/root.sh,

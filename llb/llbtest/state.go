@@ -8,15 +8,15 @@ import (
 
 // RenderState marshals a state and renders it for a golden file, failing
 // the test on an error: what every family's golden test of its steps does.
-func RenderState(t testing.TB, st llb.State) string {
-	t.Helper()
-	def, err := st.Marshal(t.Context())
+func RenderState(tb testing.TB, st llb.State) string {
+	tb.Helper()
+	def, err := st.Marshal(tb.Context())
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	out, err := Render(def)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return out
 }
