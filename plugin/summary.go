@@ -53,6 +53,10 @@ func printPlatform(w io.Writer, s patch.Summary) {
 			fmt.Fprintf(w, "  left out by the policy: %s (%s)\n", it.Name, it.Reason)
 		}
 	}
+	// Said here too: a builder's warning on a finished step may not show.
+	for _, msg := range patch.LeftOutButChanged(s.Plan, s.Changes) {
+		fmt.Fprintf(w, "  %s\n", msg)
+	}
 	if s.EOL != nil && (s.EOL.Status == distros.EOLEnded || s.EOL.Status == distros.EOLSoon) {
 		fmt.Fprintf(w, "  end of life: %s %s\n", s.EOL.Status, s.EOL.Date)
 	}
