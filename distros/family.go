@@ -114,6 +114,10 @@ type Upgrade struct {
 	// FetchTimeout bounds each request of the package manager; zero is
 	// the family's default.
 	FetchTimeout time.Duration
+	// Refreshed says the update-all probe has just refreshed the package
+	// indexes on this step's cache mounts and planned from them: a family
+	// may skip refreshing them again.
+	Refreshed bool
 	// SkipMissing leaves out, with a warning, packages whose repositories
 	// offer no version at or above the fixed one, instead of failing.
 	SkipMissing bool

@@ -61,3 +61,11 @@ func checkCaps(opts gwclient.BuildOpts) error {
 	}
 	return nil
 }
+
+// canSkipContentHash says whether the builder can keep a mount out of
+// content-based cache matching (exec.mount.cache.content, BuildKit v0.12):
+// darn then spares it a checksum of the whole original root on every cold
+// step. Older builders, which darn still supports, would reject the option.
+func canSkipContentHash(opts gwclient.BuildOpts) bool {
+	return opts.LLBCaps.Supports(pb.CapExecMountContentCache) == nil
+}

@@ -158,6 +158,7 @@ func (p *patcher) env(pl ocispecs.Platform, img patch.Image) patch.Env {
 	return patch.Env{
 		Platform: pl, Image: img, Options: p.opts, SourceDateEpoch: p.sourceDateEpoch,
 		Proxy: darnllb.ProxyFromBuildArgs(p.bc.BuildArgs), Network: p.bc.NetworkMode, IgnoreCache: p.bc.IsNoCache(noCacheStep),
+		NoContentHash: canSkipContentHash(p.c.BuildOpts()),
 	}
 }
 

@@ -40,6 +40,10 @@ type Runner struct {
 	Network pb.NetMode
 	// IgnoreCache re-runs the step even when BuildKit has it cached.
 	IgnoreCache bool
+	// NoContentHash keeps the mounts of whole image roots out of
+	// BuildKit's content-based cache matching (see wholeRoot); only for
+	// builders with pb.CapExecMountContentCache.
+	NoContentHash bool
 }
 
 // Run returns the state a family's step produces: the patched root (the
@@ -56,7 +60,7 @@ func Run(s distros.Step, r Runner) llb.State {
 	run := runner.User("root").Dir("/").Run(r.options(s)...)
 	var target llb.State
 	if s.InTooling {
-		target = run.AddMount(distros.TargetDir, r.Target)
+		target = run.AddMount(distros.TargetDir, r.Target, wholeRoot(r.NoContentHash)...)
 	}
 	switch {
 	case s.Output != "":
@@ -74,7 +78,7 @@ func (r Runner) options(s distros.Step) []llb.RunOption {
 		command(s),
 		llb.AddEnv("PATH", defaultPath),
 		llb.AddEnv("DARN_BASE", distros.BaseDir),
-		BaseMount(r.Target),
+		BaseMount(r.Target, r.NoContentHash),
 		Named(r.Platform, "%s", s.Name),
 	}
 	if s.InTooling {

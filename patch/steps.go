@@ -51,6 +51,10 @@ type Env struct {
 	Proxy       *llb.ProxyEnv
 	Network     pb.NetMode
 	IgnoreCache bool
+	// NoContentHash is set when the builder can keep whole image roots
+	// out of content-based cache matching (pb.CapExecMountContentCache):
+	// it saves checksumming the original root on every cold step.
+	NoContentHash bool
 	// SourceDateEpoch is the build arg SOURCE_DATE_EPOCH, when set.
 	SourceDateEpoch *time.Time
 }
@@ -88,6 +92,7 @@ func (in Inspection) runner(e Env) darnllb.Runner {
 		Family: in.Family.Name(), Platform: e.Platform,
 		Target: e.Image.State, TargetRef: e.Image.Pinned,
 		Proxy: e.Proxy, Network: e.Network, IgnoreCache: e.IgnoreCache,
+		NoContentHash: e.NoContentHash,
 	}
 	if e.Tooling != nil {
 		r.Tooling, r.ToolingRef = e.Tooling.State, e.Tooling.Pinned
@@ -101,6 +106,9 @@ func (in Inspection) runner(e Env) darnllb.Runner {
 func (in Inspection) Upgrade(p plan.Plan, e Env) (llb.State, error) {
 	u := in.upgrade(e)
 	u.Plan = p
+	// In update-all mode the probe (Upgradable) ran first, on the same
+	// cache mounts.
+	u.Refreshed = e.Options.UpdateAll
 	s, err := in.Family.Upgrade(u)
 	if err != nil {
 		return llb.State{}, err

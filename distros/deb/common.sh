@@ -32,7 +32,10 @@ setup() {
 }
 
 # apt keeps existing conffiles, never installs recommends and logs to the
-# tmpfs. Every request times out after $DARN_FETCH_TIMEOUT seconds without
+# tmpfs. dpkg skips its fsyncs (--force-unsafe-io, as in Docker's official
+# images): BuildKit keeps the step's result only once the step has
+# succeeded, so a crash cannot leave a half-written root behind, and the
+# syncs cost seconds under emulation. Every request times out after $DARN_FETCH_TIMEOUT seconds without
 # data (apt's own default is 120 s), so that a mirror that accepts
 # connections and never answers fails the step in bounded time.
 fetch_timeout=${DARN_FETCH_TIMEOUT:-30}
@@ -43,10 +46,16 @@ check_timeout() {
 		;;
 	esac
 }
+#
+# apt's binary package cache lives on the archives cache mount: images
+# built from Docker's official ones switch it off (docker-clean), and every
+# apt-get and apt-cache run would then parse all the indexes anew.
+cache_opts="-o Dir::Cache::pkgcache=/var/cache/apt/pkgcache.bin -o Dir::Cache::srcpkgcache=/var/cache/apt/srcpkgcache.bin"
 apt() {
-	# shellcheck disable=SC2086 # sources_opts holds separate words
-	apt-get -q $sources_opts -o Dir::Log="$apt_log" -o Dpkg::Options::=--force-confdef \
+	# shellcheck disable=SC2086 # sources_opts and cache_opts hold separate words
+	apt-get -q $sources_opts $cache_opts -o Dir::Log="$apt_log" -o Dpkg::Options::=--force-confdef \
 		-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--log=/dev/null \
+		-o Dpkg::Options::=--force-unsafe-io \
 		-o APT::Install-Recommends=false -o APT::Install-Suggests=false \
 		-o Acquire::Retries=3 -o Acquire::http::Timeout="$fetch_timeout" \
 		-o Acquire::https::Timeout="$fetch_timeout" "$@"
@@ -61,12 +70,36 @@ update_indexes() {
 	fi
 }
 
+# refresh_indexes: refresh apt's indexes, unless the update-all probe has
+# just refreshed them on the same cache mounts and planned from them
+# (DARN_INDEXES_FRESH=1): a second refresh would only cost time. Missing
+# lists (a pruned cache) are refreshed all the same.
+refresh_indexes() {
+	if [ "${DARN_INDEXES_FRESH:-}" = 1 ]; then
+		for f in /var/lib/apt/lists/*_Packages*; do
+			if [ -e "$f" ]; then
+				echo "darn: using the indexes the update-all probe refreshed"
+				return 0
+			fi
+		done
+	fi
+	update_indexes
+}
+
+# apt_cache ARG...: apt-cache with the step's sources and package cache.
+apt_cache() {
+	# shellcheck disable=SC2086 # sources_opts and cache_opts hold separate words
+	apt-cache $sources_opts $cache_opts "$@"
+}
+
 # lowest NAME MIN: print the lowest version of NAME the configured sources
-# offer that is >= MIN. A higher one would be an unrelated upgrade.
+# offer that is >= MIN (from $madison, which pin fills). A higher one would
+# be an unrelated upgrade. awk reads NAME from ENVIRON (see rewrite).
+madison=/tmp/darn-madison
 lowest() {
 	best=""
-	# shellcheck disable=SC2086
-	for v in $(apt-cache $sources_opts madison "$1" | awk -F'|' '$3 ~ /Packages/ { gsub(/ /, "", $2); print $2 }'); do
+	# shellcheck disable=SC2013 # versions are single words
+	for v in $(DARN_NAME=$1 awk -F'|' '{ n = $1; gsub(/ /, "", n) } n == ENVIRON["DARN_NAME"] && $3 ~ /Packages/ { gsub(/ /, "", $2); print $2 }' "$madison"); do
 		dpkg --compare-versions "$v" ge "$2" || continue
 		if [ -z "$best" ] || dpkg --compare-versions "$v" lt "$best"; then
 			best=$v
@@ -82,6 +115,12 @@ lowest() {
 pin() {
 	specs=""
 	missing=""
+	names=""
+	for arg; do names="$names ${arg%%=*}"; done
+	# One apt-cache run for all the packages, not one each. The names were
+	# checked against Debian policy's syntax before they got here.
+	# shellcheck disable=SC2086 # names holds separate words
+	apt_cache madison $names >"$madison"
 	for arg; do
 		if v=$(lowest "${arg%%=*}" "${arg#*=}"); then
 			specs="$specs ${arg%%=*}=$v"
@@ -94,4 +133,64 @@ pin() {
 		[ "${DARN_SKIP_MISSING:-}" = 1 ] || exit 100
 	fi
 	echo "$specs"
+}
+
+# settle_identical ROOT BASE: give BASE's time to the files and links the
+# step rewrote with BASE's content. dpkg writes every file of an upgraded
+# package with the time the package carries, so they are changed for
+# BuildKit's differ, and a layer held ~1,700 such files (40% of its bytes)
+# before this; settle_times then gives the rest a fixed time. In bulk (a
+# process per file took seconds, minutes under emulation): one checksum
+# run per tree, one touch per distinct time. Names with a tab, newline or
+# backslash keep the package's time. BASE is the untrusted image: its
+# records come from one walk that follows no link, and a name it lists
+# twice or a time that is not a number (a crafted name can mimic a record)
+# is not trusted.
+settle_identical() {
+	w=/tmp/darn-settle
+	rm -rf "$w"
+	mkdir -p "$w/by"
+	(cd "$1" && find . -xdev -cnewer "$stamp" ! -newer "$stamp" \( -type f -o -type l \) \
+		! -path "*$(printf '\t')*" ! -path '*
+*' ! -path '*\\*' -printf '%y\t%p\t%l\n') >"$w/root" || return
+	[ -s "$w/root" ] || return 0
+	(cd "$2" && find . -xdev \( -type f -o -type l \) -printf '%y\t%T@\t%p\t%l\n') >"$w/base" || return
+	: >"$w/files"
+	: >"$w/links"
+	same_kind "$w"
+	(cd "$1" && xargs -r -d '\n' sha256sum -- <"$w/files") >"$w/root-sums" || return
+	(cd "$2" && xargs -r -d '\n' sha256sum -- <"$w/files") >"$w/base-sums" || return
+	same_content "$w"
+	for f in "$w"/by/*; do
+		[ -e "$f" ] || continue
+		(cd "$1" && xargs -r -d '\n' touch -h -m -d "@${f##*/}" -- <"$f") || return
+	done
+}
+
+# same_kind DIR: of the names in DIR/root that DIR/base lists once, with a
+# numeric time, write the regular files in both to DIR/files and the links
+# in both to DIR/links.
+same_kind() {
+	DARN_W=$1 awk -F'\t' '
+		FNR == NR { if (NF == 3) rt[$2] = $1; next }
+		NF == 4 && ($3 in rt) { n[$3]++; bt[$3] = $1; ok[$3] = $2 ~ /^[0-9]+(\.[0-9]+)?$/ }
+		END {
+			for (p in n) if (n[p] == 1 && ok[p] && bt[p] == rt[p])
+				print p >(ENVIRON["DARN_W"] "/" (rt[p] == "f" ? "files" : "links"))
+		}' "$1/root" "$1/base"
+}
+
+# same_content DIR: write each name of DIR/files with the same checksum in
+# both trees, and of DIR/links with the same target, to DIR/by/TIME, TIME
+# being BASE's.
+same_content() {
+	DARN_W=$1 awk -F'\t' '
+		FILENAME ~ /\/root$/ { if (NF == 3) rl[$2] = $3; next }
+		FILENAME ~ /\/base$/ { if (NF == 4) { bt[$3] = $2; bl[$3] = $4 }; next }
+		FILENAME ~ /\/links$/ { if (rl[$0] == bl[$0]) same[$0] = 1; next }
+		FILENAME ~ /\/root-sums$/ { rs[substr($0, 67)] = substr($0, 1, 64); next }
+		{ p = substr($0, 67); if (rs[p] != "" && rs[p] == substr($0, 1, 64)) same[p] = 1 }
+		END {
+			for (p in same) { f = ENVIRON["DARN_W"] "/by/" bt[p]; print p >>f; close(f) }
+		}' "$1/root" "$1/base" "$1/links" "$1/root-sums" "$1/base-sums"
 }

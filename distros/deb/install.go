@@ -79,6 +79,9 @@ func aptStep(u distros.Upgrade, what, name, script string, args []string) distro
 	if u.SkipMissing {
 		s.Env = append(s.Env, [2]string{"DARN_SKIP_MISSING", "1"})
 	}
+	if u.Refreshed {
+		s.Env = append(s.Env, [2]string{"DARN_INDEXES_FRESH", "1"})
+	}
 	return s
 }
 

@@ -5,7 +5,7 @@
 base=${DARN_BASE:?}
 setup
 
-update_indexes
+refresh_indexes
 specs=$(pin "$@")
 if [ -z "$specs" ]; then
 	echo "darn: nothing left to install"
@@ -29,4 +29,6 @@ for f in /var/lib/dpkg/status-old /var/lib/dpkg/diversions-old \
 	fi
 done
 
+settle_identical / "$base" ||
+	echo "darn: warning: could not give files rewritten unchanged their original times; they stay in the layer" >&2
 settle_times / "$base"

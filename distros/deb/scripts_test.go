@@ -160,29 +160,39 @@ func TestRewriteIsLiteral(t *testing.T) {
 }
 
 // pin picks, per package, the lowest version the sources offer at or
-// above the minimum; a package without one fails the step (exit 100), or
-// is left out with a warning under DARN_SKIP_MISSING=1.
+// above the minimum, from one apt-cache run for all the packages; a
+// package without one fails the step (exit 100), or is left out with a
+// warning under DARN_SKIP_MISSING=1.
 func TestPinLowestAtOrAboveFix(t *testing.T) {
-	bin := t.TempDir()
-	// A stand-in for apt-cache madison, as apt prints it.
+	bin, work := t.TempDir(), t.TempDir()
+	calls := filepath.Join(work, "calls")
+	// A stand-in for apt-cache madison, as apt prints it: one block per
+	// name, in order; libc6-dev's line must not count for libc6.
 	tree(t, bin, map[string]string{"apt-cache": `#!/bin/sh
-for a; do pkg=$a; done
+echo "$*" >>"$CALLS"
+for pkg; do
 case $pkg in
 libssl3) printf '%s\n' \
  '   libssl3 | 3.0.17-1~deb12u2 | http://deb.example/debian-security bookworm-security/main amd64 Packages' \
  '   libssl3 | 3.0.16-1~deb12u1 | http://deb.example/debian bookworm/main amd64 Packages' \
  '   libssl3 | 3.0.15-1~deb12u1 | http://deb.example/debian bookworm/main amd64 Packages' \
  '   libssl3 | 3.0.16-1~deb12u1 | http://deb.example/debian bookworm/main Sources' ;;
-libc6) echo '     libc6 | 2.36-9+deb12u10 | http://deb.example/debian bookworm/main amd64 Packages' ;;
+libc6) printf '%s\n' \
+ '     libc6 | 2.36-9+deb12u10 | http://deb.example/debian bookworm/main amd64 Packages' \
+ ' libc6-dev | 2.36-9+deb12u9 | http://deb.example/debian bookworm/main amd64 Packages' ;;
 esac
+done
 `})
 	run := func(env []string, args string) (string, int) {
-		env = append(env, "PATH="+bin+":/usr/bin:/bin")
-		return runSh(t, env, []string{commonScript}, "chmod +x "+bin+"/apt-cache\npin "+args)
+		env = append(env, "PATH="+bin+":/usr/bin:/bin", "CALLS="+calls)
+		return runSh(t, env, []string{commonScript}, "chmod +x "+bin+"/apt-cache\nmadison="+work+"/madison\npin "+args)
 	}
 	out, code := run(nil, "libssl3=3.0.16-1~deb12u1 libc6=2.36-9+deb12u9")
 	if code != 0 || strings.TrimSpace(out) != "libssl3=3.0.16-1~deb12u1 libc6=2.36-9+deb12u10" {
 		t.Errorf("pin = %q (exit %d)", out, code)
+	}
+	if got, _ := os.ReadFile(calls); !strings.HasSuffix(string(got), "madison libssl3 libc6\n") || strings.Count(string(got), "\n") != 1 {
+		t.Errorf("apt-cache calls:\n%s\nwant one, madison libssl3 libc6 (with the step's options)", got)
 	}
 	out, code = run(nil, "libssl3=3.0.18-1 libc6=2.36-9+deb12u9")
 	if code != 100 || !strings.Contains(out, "no version available from the apt sources for: libssl3>=3.0.18-1") {

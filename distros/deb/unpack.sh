@@ -13,7 +13,7 @@ target=${DARN_TARGET:?}
 base=${DARN_BASE:?}
 setup
 
-update_indexes
+refresh_indexes
 specs=$(pin "$@")
 if [ -z "$specs" ]; then
 	echo "darn: nothing left to install"
@@ -50,4 +50,6 @@ for deb in /tmp/debs/*.deb; do
 	fi
 done
 
+settle_identical "$target" "$base" ||
+	echo "darn: warning: could not give files rewritten unchanged their original times; they stay in the layer" >&2
 settle_times "$target" "$base"

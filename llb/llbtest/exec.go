@@ -25,6 +25,9 @@ func (r *renderer) exec(e *pb.ExecOp) {
 		if mnt.Readonly {
 			r.b.WriteString(" readonly")
 		}
+		if mnt.ContentCache != pb.MountContentCache_DEFAULT {
+			fmt.Fprintf(&r.b, " content-cache=%s", mnt.ContentCache)
+		}
 		if mnt.Selector != "" {
 			fmt.Fprintf(&r.b, " selector=%s", mnt.Selector)
 		}
