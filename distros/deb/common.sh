@@ -135,6 +135,15 @@ pin() {
 	echo "$specs"
 }
 
+# settle ROOT BASE: the times of everything the step changed, the apt
+# way: settle_identical, then the shared settle_times. A failure of the
+# first only leaves a larger layer, so it is a warning.
+settle() {
+	settle_identical "$1" "$2" ||
+		echo "darn: warning: could not give files rewritten unchanged their original times; they stay in the layer" >&2
+	settle_times "$1" "$2"
+}
+
 # settle_identical ROOT BASE: give BASE's time to the files and links the
 # step rewrote with BASE's content. dpkg writes every file of an upgraded
 # package with the time the package carries, so they are changed for

@@ -29,6 +29,4 @@ for f in /var/lib/dpkg/status-old /var/lib/dpkg/diversions-old \
 	fi
 done
 
-settle_identical / "$base" ||
-	echo "darn: warning: could not give files rewritten unchanged their original times; they stay in the layer" >&2
-settle_times / "$base"
+settle / "$base"

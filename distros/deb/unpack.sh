@@ -50,6 +50,4 @@ for deb in /tmp/debs/*.deb; do
 	fi
 done
 
-settle_identical "$target" "$base" ||
-	echo "darn: warning: could not give files rewritten unchanged their original times; they stay in the layer" >&2
-settle_times "$target" "$base"
+settle "$target" "$base"
