@@ -83,17 +83,21 @@ func TestBuildRepatchFromOriginal(t *testing.T) {
 }
 
 // When the original cannot be had, the new layer goes on top, with a
-// warning saying why.
+// warning saying why, and the summary (which the plugin prints) says it too.
 func TestBuildRepatchOriginalUnavailable(t *testing.T) {
 	f := newFake(map[string]string{"image": "debian:12-patched", "context:report": "local:report"})
 	f.imageConfig = patchedConfig(t, "registry.example/gone:1")
 	f.files["/var/lib/dpkg/status"] = status("libc6", "2.36-9+deb12u10", "openssl", "3.0.15-1~deb12u1")
 	f.afterStatus = status("libc6", "2.36-9+deb12u10", "openssl", "3.0.16-1~deb12u1")
-	if _, err := Build(t.Context(), f); err != nil {
+	res, err := Build(t.Context(), f)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(strings.Join(f.warnings, "\n"), "the original image it was patched from is unavailable") {
 		t.Errorf("warnings = %q", f.warnings)
+	}
+	if got := summaries(t, res)[0].Stacked; !strings.Contains(got, "the original image it was patched from is unavailable") {
+		t.Errorf("summary's stacked = %q", got)
 	}
 	if !slices.Contains(f.execEnv(), "DARN_BASE_IMAGE=docker.io/library/debian:12-patched@"+digest.FromString("manifest").String()) {
 		t.Errorf("the upgrade must run on the image itself: %v", f.execEnv())

@@ -109,7 +109,7 @@ func (p *patcher) fromOriginal(ctx context.Context, pp *planned) error {
 	img := pp.env.Image
 	l, ok, err := patch.ReadLineage(img.Config)
 	if err != nil {
-		p.warn(ctx, img.State, 1, fmt.Sprintf("%s: darn's lineage does not read (%v): the new layer goes on top", img.Ref, err))
+		p.stack(ctx, pp, fmt.Sprintf("%s: darn's lineage does not read (%v): the new layer goes on top", img.Ref, err))
 		return nil
 	}
 	if !ok {
@@ -117,12 +117,12 @@ func (p *patcher) fromOriginal(ctx context.Context, pp *planned) error {
 	}
 	pp.lineage = l
 	if !l.Replaceable(img) {
-		p.warn(ctx, img.State, 1, fmt.Sprintf("%s has layers on top of darn's: darn's earlier layer stays, and the new one goes on top", img.Ref))
+		p.stack(ctx, pp, fmt.Sprintf("%s has layers on top of darn's: darn's earlier layer stays, and the new one goes on top", img.Ref))
 		return nil
 	}
 	orig, in, err := p.original(ctx, l, pp)
 	if err != nil {
-		p.warn(ctx, img.State, 1, fmt.Sprintf("%s: the original image it was patched from is unavailable (%v): the new layer goes on top of darn's earlier one", img.Ref, err))
+		p.stack(ctx, pp, fmt.Sprintf("%s: the original image it was patched from is unavailable (%v): the new layer goes on top of darn's earlier one", img.Ref, err))
 		return nil
 	}
 	carried, err := l.Carried(pp.summary.Plan, in.Installed.Packages, in.Family)
@@ -151,6 +151,14 @@ func (p *patcher) original(ctx context.Context, l patch.Lineage, pp *planned) (p
 	}
 	in, err := patch.Inspect(ctx, p.families, refFS{probe}, pp.report.Report.OS)
 	return orig, in, err
+}
+
+// stack warns why the new layer goes on top of darn's earlier one, and
+// keeps the reason in the summary: a builder's warning on a step that
+// has already finished may never reach the user's progress display.
+func (p *patcher) stack(ctx context.Context, pp *planned, why string) {
+	pp.summary.Stacked = why
+	p.warn(ctx, pp.env.Image.State, 1, why)
 }
 
 // env is what every step of a platform shares.

@@ -31,6 +31,10 @@ type Summary struct {
 	// Original names the original image, pinned, when the image was
 	// patched by darn before and the patch started again from it.
 	Original string `json:"original,omitempty"`
+	// Stacked says why the new layer goes on top of darn's earlier one,
+	// when the image was patched by darn before and could not be patched
+	// again from its original.
+	Stacked string `json:"stacked,omitempty"`
 	// Kept is set for a platform of an index that was not patched (not
 	// named by the "platform" option): it is exported as it was.
 	Kept bool      `json:"kept,omitempty"`

@@ -47,6 +47,9 @@ func printPlatform(w io.Writer, s patch.Summary) {
 	if s.Original != "" {
 		fmt.Fprintf(w, "  patched before by darn: patched again from the original %s, with every fix so far in one layer\n", s.Original)
 	}
+	if s.Stacked != "" {
+		fmt.Fprintf(w, "  patched before by darn, stacked: %s\n", s.Stacked)
+	}
 	printSkipped(w, s.Plan)
 	for _, it := range s.Plan.Items {
 		if it.Action == plan.ActionLeftOut {

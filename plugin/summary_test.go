@@ -20,7 +20,8 @@ func TestPrintSummary(t *testing.T) {
 			{Name: "zlib1g", Action: plan.ActionAlreadyFixed},
 			{Name: "tzdata", Action: plan.ActionLeftOut, Reason: "p.yaml:3:13: packages.exclude tzdata"},
 		}},
-		EOL: &distros.EOL{Status: distros.EOLSoon, Date: "2026-12-31"},
+		EOL:     &distros.EOL{Status: distros.EOLSoon, Date: "2026-12-31"},
+		Stacked: "debian:12: the original image it was patched from is unavailable (gone)",
 		Changes: []plan.Change{
 			{Name: "libc-bin", From: "1", To: "2"},
 			{Name: "libc6", From: "1", To: "2", Planned: true, Fixes: []string{"CVE-1", "CVE-2"}},
@@ -37,6 +38,7 @@ func TestPrintSummary(t *testing.T) {
 		"left out by the policy: tzdata (p.yaml:3:13: packages.exclude tzdata)", "end of life: ending-soon 2026-12-31",
 		"libc-bin  1     2   (dependency)", "libc6     1     2   CVE-1 CVE-2",
 		"patched image: debian:12-patched (pushed)",
+		"patched before by darn, stacked: debian:12: the original image it was patched from is unavailable (gone)",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
